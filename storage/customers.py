@@ -1,0 +1,238 @@
+"""Customer queries: filtered lists, search, counts, windows and the detail card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, column, func, or_, text
+from sqlmodel import Session, col, select
+
+from storage.models import Customer, Payment, SeatChange, Status
+from storage.paging import Page, PageRequest, build_page, keyset
+from storage.query import Query, Window
+from storage.types import UTCDateTime
+
+_SORT_COLUMNS: dict[str, Any] = {
+    "created": Customer.created_at,
+    "seats": Customer.seats,
+    "organization": Customer.organization,
+    "canceled": Customer.canceled_at,
+}
+
+
+def _like_pattern(term: str) -> str:
+    """A LIKE pattern matching `term` anywhere, with LIKE's wildcards escaped."""
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _term_condition(session: Session, term: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match on organization or email, served by a trigram index."""
+    if session.get_bind().dialect.name == "sqlite" and len(term) >= 3:
+        phrase = '"' + term.replace('"', '""') + '"'
+        fts = text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :phrase").bindparams(phrase=phrase)
+        return col(Customer.id).in_(fts.columns(column("rowid", Integer)))
+    pattern = _like_pattern(term)
+    return or_(
+        func.lower(Customer.organization).like(pattern, escape="\\"),
+        col(Customer.email_key).like(pattern, escape="\\"),
+    )
+
+
+def _window_conditions(column: Any, window: Window) -> list[ColumnElement[bool]]:
+    """since <= column < until, for whichever ends are set."""
+    conditions: list[ColumnElement[bool]] = []
+    if window.since is not None:
+        conditions.append(column >= window.since)
+    if window.until is not None:
+        conditions.append(column < window.until)
+    return conditions
+
+
+def customer_conditions(session: Session, query: Query) -> list[ColumnElement[bool]]:
+    """The WHERE clauses a query stands for (shared by lists, counts and exports)."""
+    conditions = [_term_condition(session, term) for term in query.terms]
+    if query.statuses:
+        conditions.append(col(Customer.status).in_(query.statuses))
+    if query.seats_min is not None:
+        conditions.append(col(Customer.seats) >= query.seats_min)
+    if query.seats_max is not None:
+        conditions.append(col(Customer.seats) <= query.seats_max)
+    conditions += _window_conditions(col(Customer.created_at), query.created)
+    if query.canceled:
+        conditions.append(col(Customer.status) == Status.canceled.value)
+        conditions += _window_conditions(col(Customer.canceled_at), query.canceled)
+    if query.sort.key == "canceled":
+        conditions.append(col(Customer.canceled_at).is_not(None))
+    return conditions
+
+
+def count_customers(*, session: Session, query: Query) -> int:
+    """How many customers match; status-only queries are answered from the running counts."""
+    conditions = customer_conditions(session, query)
+    only_status = not (query.terms or query.created or query.canceled or query.sort.key == "canceled")
+    if only_status and query.seats_min is None and query.seats_max is None:
+        counts = count_by_status(session=session)
+        return sum(n for status, n in counts.items() if not query.statuses or status in query.statuses)
+    stmt = select(func.count()).select_from(Customer).where(*conditions)
+    return int(session.exec(stmt).one())
+
+
+def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page[Customer]:
+    """A page of customers matching the query, in its sort order, with the total count."""
+    column = _SORT_COLUMNS[query.sort.key]
+    stmt = select(Customer).where(*customer_conditions(session, query))
+    stmt, backwards = keyset(
+        stmt, column=column, id_column=col(Customer.id), descending=query.sort.descending, page=page
+    )
+    rows = list(session.exec(stmt))
+    attr = column.key
+
+    def key(row: Customer) -> tuple[Any, int]:
+        return getattr(row, attr), row.id or 0
+
+    return build_page(rows, total=count_customers(session=session, query=query), page=page,
+                      backwards=backwards, key=key)
+
+
+def count_by_status(*, session: Session) -> dict[str, int]:
+    """Customers per status, every status present (0 when none), from the trigger-kept counts."""
+    rows = session.connection().execute(text("SELECT status, customers FROM status_count"))
+    counts = {status.value: 0 for status in Status}
+    counts.update({status: int(n) for status, n in rows})
+    return counts
+
+
+def seat_totals(*, session: Session) -> dict[str, int]:
+    """Seats per status, from the trigger-kept counts."""
+    rows = session.connection().execute(text("SELECT status, seats FROM status_count"))
+    return {status: int(n) for status, n in rows}
+
+
+def customers_in(
+    *, session: Session, conditions: list[ColumnElement[bool]], order: Any, limit: int
+) -> tuple[int, list[Customer]]:
+    """Count and the first `limit` customers for a set of conditions (the window queries below)."""
+    total = int(session.exec(select(func.count()).select_from(Customer).where(*conditions)).one())
+    rows = session.exec(select(Customer).where(*conditions).order_by(order, col(Customer.id).desc()).limit(limit))
+    return total, list(rows)
+
+
+def new_signups(*, session: Session, window: Window, limit: int = 10) -> tuple[int, list[Customer]]:
+    """Customers created in the window, newest first."""
+    conditions = _window_conditions(col(Customer.created_at), window)
+    return customers_in(session=session, conditions=conditions, order=col(Customer.created_at).desc(), limit=limit)
+
+
+def churned(*, session: Session, window: Window, limit: int = 10) -> tuple[int, list[Customer]]:
+    """Customers now canceled whose cancellation falls in the window, most recent first."""
+    conditions = [col(Customer.status) == Status.canceled.value,
+                  *_window_conditions(col(Customer.canceled_at), window)]
+    return customers_in(session=session, conditions=conditions, order=col(Customer.canceled_at).desc(), limit=limit)
+
+
+def new_zero_seat_orgs(*, session: Session, window: Window, limit: int = 10) -> tuple[int, list[Customer]]:
+    """Orgs created in the window that still have no active members (an onboarding nudge)."""
+    conditions = [col(Customer.seats) == 0, col(Customer.status) != Status.canceled.value,
+                  *_window_conditions(col(Customer.created_at), window)]
+    return customers_in(session=session, conditions=conditions, order=col(Customer.created_at).desc(), limit=limit)
+
+
+def one_seat_orgs(*, session: Session, limit: int = 10) -> tuple[int, list[Customer]]:
+    """Live orgs with exactly one seat (an add-teammates nudge), newest first."""
+    conditions = [col(Customer.seats) == 1, col(Customer.status) != Status.canceled.value]
+    return customers_in(session=session, conditions=conditions, order=col(Customer.created_at).desc(), limit=limit)
+
+
+@dataclass(frozen=True)
+class SeatGrowth:
+    """An org whose seat count grew inside a window."""
+
+    customer: Customer
+    added: int
+
+
+def seat_growth(*, session: Session, window: Window, limit: int = 10) -> tuple[int, list[SeatGrowth]]:
+    """Orgs whose seats grew in the window (net of changes), biggest growth first."""
+    added = func.sum(col(SeatChange.new_seats) - col(SeatChange.old_seats)).label("added")
+    grown = (
+        select(col(SeatChange.customer_id), added)
+        .where(*_window_conditions(col(SeatChange.at), window))
+        .group_by(col(SeatChange.customer_id))
+        .having(added > 0)
+        .subquery()
+    )
+    total = int(session.exec(select(func.count()).select_from(grown)).one())
+    rows = session.exec(
+        select(Customer, grown.c.added)
+        .join(grown, grown.c.customer_id == Customer.id)
+        .order_by(grown.c.added.desc(), col(Customer.id).desc())
+        .limit(limit)
+    )
+    return total, [SeatGrowth(customer=c, added=int(n)) for c, n in rows]
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    """What one customer paid in one currency."""
+
+    currency: str
+    paid: int
+    refunded: int
+    payments: int
+    last_payment_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CustomerDetail:
+    """Everything the `/customers show` card needs."""
+
+    customer: Customer
+    seat_history: list[SeatChange]
+    totals: list[CurrencyTotals]
+
+
+def find_customers(*, session: Session, key: str, limit: int = 10) -> list[Customer]:
+    """Exact email, external id or organization first; otherwise a substring search."""
+    lowered = key.strip().lower()
+    if not lowered:
+        return []
+    exact = session.exec(
+        select(Customer)
+        .where(or_(col(Customer.email_key) == lowered, col(Customer.external_id) == key.strip(),
+                   func.lower(Customer.organization) == lowered))
+        .order_by(col(Customer.created_at).desc())
+        .limit(limit)
+    ).all()
+    if exact:
+        return list(exact)
+    cond = _term_condition(session, lowered)
+    return list(session.exec(select(Customer).where(cond).order_by(col(Customer.created_at).desc()).limit(limit)))
+
+
+def customer_detail(*, session: Session, customer: Customer, history: int = 10) -> CustomerDetail:
+    """The customer with its latest seat changes and its finance totals per currency."""
+    changes = session.exec(
+        select(SeatChange).where(SeatChange.customer_id == customer.id)
+        .order_by(col(SeatChange.at).desc(), col(SeatChange.id).desc()).limit(history)
+    ).all()
+    totals = session.exec(
+        select(col(Payment.currency), func.sum(Payment.amount), func.sum(Payment.refunded_amount),
+               func.count(), func.max(Payment.created_at))
+        .where(Payment.customer_id == customer.id)
+        .group_by(col(Payment.currency))
+        .order_by(col(Payment.currency))
+    ).all()
+    return CustomerDetail(
+        customer=customer,
+        seat_history=list(changes),
+        totals=[CurrencyTotals(currency=c, paid=int(p), refunded=int(r), payments=int(n),
+                               last_payment_at=_aware(last)) for c, p, r, n, last in totals],
+    )
+
+
+def _aware(value: Any) -> datetime | None:
+    """func.max loses the column type on SQLite; turn its text back into an aware UTC instant."""
+    return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]

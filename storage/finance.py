@@ -1,0 +1,159 @@
+"""Finance: the balance per currency as of an instant, and payment and payout lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, text
+from sqlmodel import Session, col, select
+
+from storage.customers import _like_pattern, _window_conditions
+from storage.models import Customer, Payment, Payout, PayoutStatus
+from storage.paging import Page, PageRequest, build_page, keyset
+from storage.query import Query
+
+COMMITTED_PAYOUTS = (PayoutStatus.pending.value, PayoutStatus.in_transit.value, PayoutStatus.paid.value)
+IN_TRANSIT_PAYOUTS = (PayoutStatus.pending.value, PayoutStatus.in_transit.value)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Where the money stands in one currency; every figure in minor units."""
+
+    currency: str
+    available: int
+    pending: int
+    in_transit: int
+    paid_out: int
+    lifetime: int
+    next_clearing_at: datetime | None
+    next_clearing_amount: int
+
+
+def balance(*, session: Session, now: datetime, refund_window_days: int) -> list[Balance]:
+    """Per currency, never mixed: available, pending in the refund window, payouts and earnings as of `now`."""
+    cutoff = now - timedelta(days=refund_window_days)
+    net = col(Payment.amount) - col(Payment.fee) - col(Payment.refunded_amount)
+    # Totals are kept by triggers; subtract what lies after `now`, then split at the clearing cutoff.
+    totals = {c: int(n) for c, n in session.exec(
+        text("SELECT currency, amount - fee - refunded FROM payment_total"))}
+    future = _net_by_currency(session, net, [col(Payment.created_at) > now])
+    pending = _net_by_currency(session, net, [col(Payment.created_at) > cutoff, col(Payment.created_at) <= now])
+    payouts: dict[tuple[str, str], int] = {
+        (c, s): int(a) for c, s, a in session.exec(
+            select(col(Payout.currency), col(Payout.status), func.sum(Payout.amount))
+            .where(col(Payout.created_at) <= now)
+            .group_by(col(Payout.currency), col(Payout.status))
+        )
+    }
+    currencies = sorted(set(totals) | {c for c, _ in payouts})
+    result = []
+    for currency in currencies:
+        lifetime = totals.get(currency, 0) - future.get(currency, 0)
+        cleared = lifetime - pending.get(currency, 0)
+        at, amount = _next_clearing(session, net, currency=currency, cutoff=cutoff, now=now)
+        result.append(Balance(
+            currency=currency,
+            available=cleared - sum(payouts.get((currency, s), 0) for s in COMMITTED_PAYOUTS),
+            pending=pending.get(currency, 0),
+            in_transit=sum(payouts.get((currency, s), 0) for s in IN_TRANSIT_PAYOUTS),
+            paid_out=payouts.get((currency, PayoutStatus.paid.value), 0),
+            lifetime=lifetime,
+            next_clearing_at=at + timedelta(days=refund_window_days) if at else None,
+            next_clearing_amount=amount,
+        ))
+    return result
+
+
+def _net_by_currency(session: Session, net: Any, conditions: list[ColumnElement[bool]]) -> dict[str, int]:
+    """Sum of net per currency over the payments meeting the conditions (served by the covering index)."""
+    stmt = select(col(Payment.currency), func.sum(net)).where(*conditions).group_by(col(Payment.currency))
+    return {c: int(n or 0) for c, n in session.exec(stmt)}
+
+
+def _next_clearing(
+    session: Session, net: Any, *, currency: str, cutoff: datetime, now: datetime
+) -> tuple[datetime | None, int]:
+    """The earliest uncleared payment with a positive net, and the net that clears at that instant."""
+    first = session.exec(
+        select(col(Payment.created_at))
+        .where(col(Payment.created_at) > cutoff, col(Payment.created_at) <= now,
+               col(Payment.currency) == currency, net > 0)
+        .order_by(col(Payment.created_at)).limit(1)
+    ).first()
+    if first is None:
+        return None, 0
+    amount = session.exec(
+        select(func.sum(net)).where(col(Payment.created_at) == first, col(Payment.currency) == currency, net > 0)
+    ).one()
+    return first, int(amount or 0)
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    """A payment with the organization it came from."""
+
+    payment: Payment
+    organization: str
+    email: str
+
+
+def _payment_conditions(session: Session, query: Query) -> list[ColumnElement[bool]]:
+    """WHERE clauses for payment lists: text on customer or payment id, currency, created window."""
+    conditions: list[ColumnElement[bool]] = []
+    for term in query.terms:
+        pattern = _like_pattern(term)
+        conditions.append(or_(func.lower(Customer.organization).like(pattern, escape="\\"),
+                              col(Customer.email_key).like(pattern, escape="\\"),
+                              func.lower(Payment.external_id).like(pattern, escape="\\")))
+    if query.currency:
+        conditions.append(col(Payment.currency) == query.currency)
+    return conditions + _window_conditions(col(Payment.created_at), query.created)
+
+
+def list_payments(*, session: Session, query: Query, page: PageRequest) -> Page[PaymentRow]:
+    """A page of payments, newest first unless sorted otherwise, with the total count."""
+    column = col(Payment.amount) if query.sort.key == "amount" else col(Payment.created_at)
+    conditions = _payment_conditions(session, query)
+    base = select(Payment, col(Customer.organization), col(Customer.email)).join(
+        Customer, col(Customer.id) == Payment.customer_id).where(*conditions)
+    stmt, backwards = keyset(base, column=column, id_column=col(Payment.id),
+                             descending=query.sort.descending, page=page)
+    rows = [PaymentRow(payment=p, organization=o, email=e) for p, o, e in session.exec(stmt)]
+    count_stmt = select(func.count()).select_from(Payment)
+    if query.terms:
+        count_stmt = count_stmt.join(Customer, col(Customer.id) == Payment.customer_id)
+    total = int(session.exec(count_stmt.where(*conditions)).one())
+    attr = column.key
+
+    def key(row: PaymentRow) -> tuple[Any, int]:
+        return getattr(row.payment, attr), row.payment.id or 0
+
+    return build_page(rows, total=total, page=page, backwards=backwards, key=key)
+
+
+def list_payouts(*, session: Session, query: Query, page: PageRequest) -> Page[Payout]:
+    """A page of payouts filtered by status, currency and window, newest first by default."""
+    columns = {"amount": col(Payout.amount), "arrival": col(Payout.arrival_date)}
+    column = columns.get(query.sort.key, col(Payout.created_at))
+    conditions = _window_conditions(col(Payout.created_at), query.created)
+    if query.statuses:
+        conditions.append(col(Payout.status).in_(query.statuses))
+    if query.currency:
+        conditions.append(col(Payout.currency) == query.currency)
+    for term in query.terms:
+        conditions.append(func.lower(Payout.external_id).like(_like_pattern(term), escape="\\"))
+    if query.sort.key == "arrival":
+        conditions.append(col(Payout.arrival_date).is_not(None))
+    stmt, backwards = keyset(select(Payout).where(*conditions), column=column, id_column=col(Payout.id),
+                             descending=query.sort.descending, page=page)
+    rows = list(session.exec(stmt))
+    total = int(session.exec(select(func.count()).select_from(Payout).where(*conditions)).one())
+    attr = column.key
+
+    def key(row: Payout) -> tuple[Any, int]:
+        return getattr(row, attr), row.id or 0
+
+    return build_page(rows, total=total, page=page, backwards=backwards, key=key)

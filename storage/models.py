@@ -1,0 +1,148 @@
+"""The tables. They are created only by the Alembic migrations in storage/migrations; this is the ORM view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class Status(StrEnum):
+    """Stripe's subscription states."""
+
+    active = "active"
+    trialing = "trialing"
+    past_due = "past_due"
+    unpaid = "unpaid"
+    paused = "paused"
+    incomplete = "incomplete"
+    canceled = "canceled"
+
+
+class PayoutStatus(StrEnum):
+    """Stripe's payout states."""
+
+    pending = "pending"
+    in_transit = "in_transit"
+    paid = "paid"
+    failed = "failed"
+    canceled = "canceled"
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> Any:
+    """A UTC timestamp column."""
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Customer(SQLModel, table=True):
+    """An organization that subscribed to an AI-agent workspace."""
+
+    __tablename__ = "customer"
+    __table_args__ = (
+        Index("ix_customer_created", "created_at", "id"),
+        Index("ix_customer_status_created", "status", "created_at", "id"),
+        Index("ix_customer_seats", "seats", "id"),
+        Index("ix_customer_org", "organization", "id"),
+        Index("ix_customer_canceled", "canceled_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str | None = Field(default=None, unique=True, max_length=255)
+    organization: str = Field(max_length=500)
+    email: str = Field(max_length=320)
+    email_key: str = Field(unique=True, max_length=320)
+    seats: int = Field(default=0, ge=0)
+    status: str = Field(default=Status.active.value, max_length=20)
+    created_at: datetime = _ts()
+    canceled_at: datetime | None = _ts(nullable=True)
+    updated_at: datetime = _ts()
+
+
+class SeatChange(SQLModel, table=True):
+    """One change of a customer's seat count, so growth can be answered."""
+
+    __tablename__ = "seat_change"
+    __table_args__ = (Index("ix_seat_change_at", "at"), Index("ix_seat_change_customer", "customer_id", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
+    old_seats: int
+    new_seats: int
+    at: datetime = _ts()
+
+
+class Payment(SQLModel, table=True):
+    """A customer's payment; money in integer minor units of `currency`."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        Index("ix_payment_created", "created_at", "id"),
+        Index("ix_payment_customer", "customer_id", "created_at"),
+        # Covers the balance query over the refund window without touching the table.
+        Index("ix_payment_clearing", "created_at", "currency", "amount", "fee", "refunded_amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(unique=True, max_length=255)
+    customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
+    amount: int
+    currency: str = Field(max_length=3)
+    fee: int = 0
+    created_at: datetime = _ts()
+    refunded_amount: int = 0
+    refunded_at: datetime | None = _ts(nullable=True)
+
+
+class Payout(SQLModel, table=True):
+    """A transfer of available earnings to the operator's bank account."""
+
+    __tablename__ = "payout"
+    __table_args__ = (Index("ix_payout_created", "created_at", "id"), Index("ix_payout_status", "status", "currency"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(unique=True, max_length=255)
+    amount: int
+    currency: str = Field(max_length=3)
+    status: str = Field(max_length=20)
+    created_at: datetime = _ts()
+    arrival_date: datetime | None = _ts(nullable=True)
+
+
+class PaymentTotal(SQLModel, table=True):
+    """Running sums per currency, kept by triggers, so the balance never scans every payment."""
+
+    __tablename__ = "payment_total"
+
+    currency: str = Field(primary_key=True, max_length=3)
+    amount: int = 0
+    fee: int = 0
+    refunded: int = 0
+    count: int = 0
+
+
+class StatusCount(SQLModel, table=True):
+    """Customers and seats per status, kept by triggers, for instant counts and totals."""
+
+    __tablename__ = "status_count"
+
+    status: str = Field(primary_key=True, max_length=20)
+    customers: int = 0
+    seats: int = 0
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what and when: exports, imports, digest changes."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,99 @@
+"""Keyset pagination shared by every list: pages stay correct while rows are added."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, or_
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 10
+
+
+class CursorError(ValueError):
+    """A page cursor that was not made by us (or was cut short in transit)."""
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page: the first, the one after `after`, or the one before `before`."""
+
+    size: int = DEFAULT_PAGE_SIZE
+    after: str | None = None
+    before: str | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of rows, the total that match, and cursors for the neighbours."""
+
+    items: list[T]
+    total: int
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def encode_cursor(value: Any, row_id: int) -> str:
+    """Pack a sort value and tie-breaking id into a short opaque token."""
+    if isinstance(value, datetime):
+        value = {"t": value.isoformat()}
+    raw = json.dumps([value, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[Any, int]:
+    """Unpack a cursor made by encode_cursor."""
+    try:
+        value, row_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if isinstance(value, dict):
+            value = datetime.fromisoformat(value["t"])
+        if not isinstance(row_id, int):
+            raise TypeError("id")
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CursorError("that page link is no longer valid; run the command again") from exc
+    return value, row_id
+
+
+def keyset(
+    stmt: Select[Any],
+    *,
+    column: ColumnElement[Any],
+    id_column: ColumnElement[Any],
+    descending: bool,
+    page: PageRequest,
+) -> tuple[Select[Any], bool]:
+    """Order and limit `stmt` for the requested page; returns the statement and whether it runs backwards."""
+    backwards = page.before is not None and page.after is None
+    token = page.after if not backwards else page.before
+    forward_desc = descending != backwards
+    if token is not None:
+        value, row_id = decode_cursor(token)
+        if forward_desc:
+            stmt = stmt.where(or_(column < value, and_(column == value, id_column < row_id)))
+        else:
+            stmt = stmt.where(or_(column > value, and_(column == value, id_column > row_id)))
+    order = (column.desc(), id_column.desc()) if forward_desc else (column.asc(), id_column.asc())
+    return stmt.order_by(*order).limit(page.size + 1), backwards
+
+
+def build_page(
+    rows: list[T], *, total: int, page: PageRequest, backwards: bool, key: Any
+) -> Page[T]:
+    """Trim the look-ahead row, restore order when paging backwards, and make neighbour cursors."""
+    more = len(rows) > page.size
+    rows = rows[: page.size]
+    if backwards:
+        rows.reverse()
+    has_next = (more and not backwards) or (backwards and page.before is not None)
+    has_prev = (more and backwards) or (not backwards and page.after is not None)
+    first, last = (rows[0], rows[-1]) if rows else (None, None)
+    return Page(
+        items=rows,
+        total=total,
+        next_cursor=encode_cursor(*key(last)) if has_next and last is not None else None,
+        prev_cursor=encode_cursor(*key(first)) if has_prev and first is not None else None,
+    )
