@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -32,6 +32,13 @@ class PayoutStatus(StrEnum):
     paid = "paid"
     failed = "failed"
     canceled = "canceled"
+
+
+def _bigint(*, default: int | None = 0) -> Any:
+    """A 64-bit integer column: money in minor units and running totals outgrow 32 bits."""
+    if default is None:
+        return Field(sa_column=Column(BigInteger, nullable=False))
+    return Field(default=default, sa_column=Column(BigInteger, nullable=False, server_default=str(default)))
 
 
 def _ts(*, nullable: bool = False, index: bool = False) -> Any:
@@ -90,11 +97,11 @@ class Payment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(unique=True, max_length=255)
     customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
-    amount: int
+    amount: int = _bigint(default=None)
     currency: str = Field(max_length=3)
-    fee: int = 0
+    fee: int = _bigint()
     created_at: datetime = _ts()
-    refunded_amount: int = 0
+    refunded_amount: int = _bigint()
     refunded_at: datetime | None = _ts(nullable=True)
 
 
@@ -106,7 +113,7 @@ class Payout(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(unique=True, max_length=255)
-    amount: int
+    amount: int = _bigint(default=None)
     currency: str = Field(max_length=3)
     status: str = Field(max_length=20)
     created_at: datetime = _ts()
@@ -119,10 +126,10 @@ class PaymentTotal(SQLModel, table=True):
     __tablename__ = "payment_total"
 
     currency: str = Field(primary_key=True, max_length=3)
-    amount: int = 0
-    fee: int = 0
-    refunded: int = 0
-    count: int = 0
+    amount: int = _bigint()
+    fee: int = _bigint()
+    refunded: int = _bigint()
+    count: int = _bigint()
 
 
 class StatusCount(SQLModel, table=True):
@@ -131,8 +138,8 @@ class StatusCount(SQLModel, table=True):
     __tablename__ = "status_count"
 
     status: str = Field(primary_key=True, max_length=20)
-    customers: int = 0
-    seats: int = 0
+    customers: int = _bigint()
+    seats: int = _bigint()
 
 
 class AuditEvent(SQLModel, table=True):
