@@ -69,6 +69,14 @@ def customer_conditions(session: Session, query: Query) -> list[ColumnElement[bo
     return conditions
 
 
+def sort_columns(query: Query) -> tuple[Any, Any]:
+    """ORDER BY for a query: its sort key in its direction, then id the same way (a stable tie-breaker)."""
+    column = _SORT_COLUMNS[query.sort.key]
+    if query.sort.descending:
+        return column.desc(), col(Customer.id).desc()
+    return column.asc(), col(Customer.id).asc()
+
+
 def count_customers(*, session: Session, query: Query) -> int:
     """How many customers match; status-only queries are answered from the running counts."""
     conditions = customer_conditions(session, query)

@@ -1,0 +1,167 @@
+"""Importing customers from CSV: validate the whole file first, then upsert in bulk in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TextIO
+
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlmodel import col
+
+from storage.csv_read import Cells, ImportRejected, Problem, read_rows
+from storage.db import session_scope
+from storage.models import Customer, SeatChange, Status
+from storage.query import STATUS_ALIASES
+from storage.writes import record_audit
+
+CUSTOMER_ALIASES = {"external_id": "id", "created": "created_at", "canceled": "canceled_at",
+                    "cancelled_at": "canceled_at", "org": "organization"}
+CUSTOMER_REQUIRED = {"organization", "email", "seats", "status"}
+CUSTOMER_OPTIONAL = {"id", "created_at", "canceled_at"}
+BATCH = 20_000
+_STATUSES = {s.value for s in Status}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did."""
+
+    kind: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A validated customer row."""
+
+    line: int
+    external_id: str | None
+    organization: str
+    email: str
+    seats: int
+    status: str
+    created_at: datetime | None
+    canceled_at: datetime | None
+
+
+def _customer_row(cells: Cells) -> _Row | None:
+    """Validate one row; problems are collected on `cells`."""
+    organization = cells.text("organization")
+    email = cells.text("email", limit=320)
+    if email is not None and ("@" not in email or " " in email):
+        cells.problem("email", f"{email!r} is not an email address")
+    seats = cells.integer("seats")
+    raw_status = (cells.text("status", limit=30) or "").lower()
+    status = STATUS_ALIASES.get(raw_status, raw_status)
+    if raw_status and status not in _STATUSES:
+        cells.problem("status", f"{raw_status!r} is not a status; use one of {', '.join(sorted(_STATUSES))}")
+    created_at = cells.instant("created_at")
+    canceled_at = cells.instant("canceled_at")
+    if canceled_at is not None and status != Status.canceled.value and status in _STATUSES:
+        cells.problem("canceled_at", f"is set but the status is {status}; leave it empty or set status canceled")
+    external_id = cells.text("id", required=False, limit=255)
+    if cells.problems or organization is None or email is None or seats is None:
+        return None
+    return _Row(cells.line, external_id, organization, email, seats, status, created_at, canceled_at)
+
+
+def import_customers(
+    *, engine: Engine, source: TextIO, name: str, actor: str, now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Upsert customers by external id, else by email; reject the whole file on any problem."""
+    rows: list[_Row] = []
+    problems: list[Problem] = []
+    seen_ids: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    for cells in read_rows(source, aliases=CUSTOMER_ALIASES, required=CUSTOMER_REQUIRED,
+                           optional=CUSTOMER_OPTIONAL, progress=progress):
+        row = _customer_row(cells)
+        if row is not None:
+            if row.external_id and row.external_id in seen_ids:
+                cells.problem("id", f"{row.external_id!r} already appears on line {seen_ids[row.external_id]}")
+            if row.email.lower() in seen_emails:
+                cells.problem("email", f"already appears on line {seen_emails[row.email.lower()]}")
+            if row.external_id:
+                seen_ids.setdefault(row.external_id, row.line)
+            seen_emails.setdefault(row.email.lower(), row.line)
+        problems += cells.problems
+        if row is not None and not cells.problems:
+            rows.append(row)
+    if problems:
+        raise ImportRejected(problems)
+    with session_scope(engine, write=True) as session:
+        conn = session.connection()
+        result = _upsert(conn, rows, now=now)
+        record_audit(session=session, actor=actor, action="import",
+                     details={"kind": "customers", "file": name, "rows": len(rows), "inserted": result.inserted,
+                              "updated": result.updated, "unchanged": result.unchanged})
+    return result
+
+
+_EXISTING = (col(Customer.id), col(Customer.external_id), col(Customer.organization), col(Customer.email),
+             col(Customer.seats), col(Customer.status), col(Customer.created_at), col(Customer.canceled_at))
+
+
+def _upsert(conn: Connection, rows: list[_Row], *, now: datetime) -> ImportResult:
+    """Match rows to existing customers, then insert, update and write seat history in batches."""
+    by_id: dict[str, tuple[Any, ...]] = {}
+    by_email: dict[str, tuple[Any, ...]] = {}
+    for existing in conn.execute(select(*_EXISTING)):
+        if existing.external_id:
+            by_id[existing.external_id] = tuple(existing)
+        by_email[existing.email.lower()] = tuple(existing)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    seat_changes: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for row in rows:
+        current = by_id.get(row.external_id or "") or by_email.get(row.email.lower())
+        canceled_at = _canceled_at(row, current, now)
+        if current is None:
+            inserts.append({"external_id": row.external_id, "organization": row.organization, "email": row.email,
+                            "email_key": row.email.lower(), "seats": row.seats, "status": row.status,
+                            "created_at": row.created_at or now, "canceled_at": canceled_at, "updated_at": now})
+            continue
+        cid, ext, org, email, seats, status, created_at, old_canceled = current
+        owner = by_email.get(row.email.lower())
+        if owner is not None and owner[0] != cid:
+            problems.append(Problem(row.line, "email", "belongs to another customer (a different id)"))
+            continue
+        if row.external_id and ext and ext != row.external_id:
+            problems.append(Problem(row.line, "id", f"the customer with this email has id {ext!r}"))
+            continue
+        new = (row.external_id or ext, row.organization, row.email, row.seats, row.status,
+               row.created_at or created_at, canceled_at)
+        if new == (ext, org, email, seats, status, created_at, old_canceled):
+            continue
+        updates.append({"b_id": cid, "external_id": new[0], "organization": row.organization, "email": row.email,
+                        "email_key": row.email.lower(), "seats": row.seats, "status": row.status,
+                        "created_at": new[5], "canceled_at": canceled_at, "updated_at": now})
+        if row.seats != seats:
+            seat_changes.append({"customer_id": cid, "old_seats": seats, "new_seats": row.seats, "at": now})
+    if problems:
+        raise ImportRejected(problems)
+    table = Customer.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(inserts), BATCH):
+        conn.execute(insert(table), inserts[start:start + BATCH])
+    if updates:
+        stmt = update(table).where(table.c.id == bindparam("b_id"))
+        for start in range(0, len(updates), BATCH):
+            conn.execute(stmt, updates[start:start + BATCH])
+    if seat_changes:
+        conn.execute(insert(SeatChange.__table__), seat_changes)  # type: ignore[attr-defined]
+    return ImportResult(kind="customers", rows=len(rows), inserted=len(inserts), updated=len(updates),
+                        unchanged=len(rows) - len(inserts) - len(updates))
+
+
+def _canceled_at(row: _Row, current: tuple[Any, ...] | None, now: datetime) -> datetime | None:
+    """Canceled rows keep the stated or known cancel time (else now); other statuses have none."""
+    if row.status != Status.canceled.value:
+        return None
+    return row.canceled_at or (current[7] if current is not None else None) or now
