@@ -14,8 +14,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-import storage.digests  # noqa: F401  (registers the digest tables)
-import storage.events  # noqa: F401  (registers processed_event and sync_clock)
+import storage.digests
+import storage.events
 import storage.models  # noqa: F401  (registers the tables)
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import Customer
