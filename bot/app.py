@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -10,7 +14,10 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.blocks.common import apology
 from bot.deps import Deps
+
+log = logging.getLogger("customers_bot")
 
 
 def make_client(deps: Deps) -> WebClient:
@@ -26,8 +33,11 @@ def make_client(deps: Deps) -> WebClient:
     )
 
 
-def create_app(deps: Deps) -> App:
-    """Build the Bolt App with signature verification on and every domain's handlers registered."""
+def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
+    """Build the Bolt App with signature verification on and every domain's handlers registered.
+
+    `process_before_response` finishes each listener before answering (the local shell and FaaS want that).
+    """
     from handlers import customers, digests, finance, home
 
     app = App(
@@ -35,9 +45,21 @@ def create_app(deps: Deps) -> App:
         signing_secret=deps.settings.slack_signing_secret.get_secret_value() or "unset",
         token_verification_enabled=False,
         request_verification_enabled=True,
+        process_before_response=process_before_response,
     )
     digests.register(app, deps)  # before customers: it claims `/customers digest ...`
     customers.register(app, deps)
     finance.register(app, deps)
     home.register(app, deps)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], respond: Respond | None = None) -> None:
+        """Last resort: log with an id and tell the user briefly; never show a trace."""
+        error_id = uuid.uuid4().hex[:8]
+        log.error("error_id=%s unhandled %s: %s", error_id, type(error).__name__, str(error).splitlines()[:1],
+                  exc_info=error)
+        if respond is not None and body.get("response_url"):
+            msg = apology(error_id)
+            respond(text=msg["text"], blocks=msg["blocks"], response_type="ephemeral")
+
     return app

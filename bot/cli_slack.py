@@ -1,9 +1,106 @@
-"""CLI commands for one domain (to be written)."""
+"""CLI commands that run the Slack app: Socket Mode, the HTTP server, and the local shell."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from bot.app import create_app, make_client
+from bot.cli import deps_or_exit, fail
+from bot.server import NO_SCHEDULER_ENV
+from bot.shell import Shell
+from storage.demo import fill_demo_data, has_customers
+
+DEMO_CUSTOMERS = 500
 
 
 def register(cli: typer.Typer) -> None:
-    """Add this domain's commands to the CLI."""
+    """Add run, serve and shell to the CLI."""
+    cli.command("run")(run)
+    cli.command("serve")(serve)
+    cli.command("shell")(shell)
+
+
+def run(no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Don't post digests")] = False) -> None:
+    """Connect to Slack over Socket Mode (SLACK_APP_TOKEN): for development and workspaces without a public URL."""
+    deps = deps_or_exit()
+    if not deps.settings.slack_app_token.get_secret_value().startswith("xapp-"):
+        fail("SLACK_APP_TOKEN must be set to an app-level token (xapp-...) for Socket Mode", code=2)
+    if not deps.settings.slack_bot_token.get_secret_value():
+        fail("SLACK_BOT_TOKEN must be set (xoxb-...)", code=2)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    app = create_app(deps)
+    if not no_scheduler:
+        from bot.scheduler import start_scheduler
+
+        start_scheduler(deps, make_client(deps))
+    SocketModeHandler(app, deps.settings.slack_app_token.get_secret_value()).start()
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "0.0.0.0",  # noqa: S104
+    port: Annotated[int, typer.Option(help="Port")] = 3000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Don't post digests")] = False,
+) -> None:
+    """Serve HTTP for production: POST /slack/events, GET /healthz, POST /platform/events, POST /stripe/webhook."""
+    deps = deps_or_exit()  # validates settings and migrates once, before the workers start
+    deps.engine.dispose()
+    if no_scheduler:
+        os.environ[NO_SCHEDULER_ENV] = "1"
+    import uvicorn
+
+    uvicorn.run("bot.server:asgi_app", factory=True, host=host, port=port, workers=workers,
+                log_level=deps.settings.log_level.lower(), access_log=False)
+
+
+def shell(
+    demo: Annotated[bool, typer.Option("--demo", help="Fill an empty store with demo customers first")] = False,
+    as_user: Annotated[str | None, typer.Option("--as-user", help="Act as this Slack user id")] = None,
+    command: Annotated[str | None, typer.Option("-c", help="Run one command, print the answer, exit")] = None,
+) -> None:
+    """A local console that sends commands through the same App and renders what Slack would show."""
+    deps = deps_or_exit()
+    console = Console(width=max(Console().width, 120) if command is None else 140)
+    if demo and not has_customers(engine=deps.engine):
+        summary = fill_demo_data(engine=deps.engine, customers=DEMO_CUSTOMERS, seed=1, now=deps.clock())
+        console.print(f"demo data: {summary.customers:,} customers, {summary.payments:,} payments, "
+                      f"{summary.payouts:,} payouts", style="dim")
+    session = Shell(settings=deps.settings, deps=deps, user_id=as_user, console=console)
+    try:
+        if command is not None:
+            for line in _split_commands(command):
+                session.run_line(line)
+            raise typer.Exit(1 if session.failed else 0)
+        console.print(f"Customers Bot shell, acting as {session.user_id}. Type help, or try:\n"
+                      "  /customers list   /customers new 7d   /customers search harbor   /finance balance",
+                      style="bold")
+        _loop(session, console)
+    finally:
+        session.close()
+
+
+def _split_commands(text: str) -> list[str]:
+    """`-c` may hold several lines or `;`-separated commands: `/customers list; click Next`."""
+    return [part.strip() for line in text.splitlines() for part in line.split(";") if part.strip()]
+
+
+def _loop(session: Shell, console: Console) -> None:
+    """Read commands until quit or end of input."""
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401  (line editing and history when available)
+    while True:
+        try:
+            line = console.input("[bold green]> [/bold green]") if sys.stdin.isatty() else input()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if not session.run_line(line):
+            return
+

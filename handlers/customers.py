@@ -1,11 +1,181 @@
-"""Customers handlers (to be written)."""
+"""/customers: search, list, show, new, churned, export; page, share and export buttons; @mention exports."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+import re
+from dataclasses import replace
+from typing import Any
 
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.common import Message, error_message, notice, refusal
+from bot.blocks.customers import customer_card, customer_matches, customers_page
+from bot.blocks.exports import export_on_its_way, not_in_channel
+from bot.blocks.help import customers_usage
+from bot.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, PAGE_NEXT, PAGE_PREV, SHARE, PageState, decode_state
 from bot.deps import Deps
+from handlers.common import UserError, answering, channel_of, ephemeral, split_subcommand, user_of
+from handlers.exports import CANNOT_POST, export_to_thread
+from storage.customers import customer_detail, find_customers, list_customers
+from storage.db import session_scope
+from storage.paging import PageRequest
+from storage.query import Query, QueryError, Sort, parse_query, parse_window
+
+CUSTOMER_COMMANDS = ("list", "search", "new", "churned")
+_WINDOW = re.compile(r"^(\d{1,4}[hdwmy]|today|yesterday|\d{4}-\d{2}-\d{2}(\.\.(\d{4}-\d{2}-\d{2})?)?)$", re.I)
+
+
+def build_query(deps: Deps, command: str, text: str) -> tuple[Query, str]:
+    """The query and title a subcommand stands for (shared by the command and its page buttons)."""
+    now, tz = deps.clock(), deps.settings.timezone
+    if command in ("new", "churned"):
+        first, _, rest = text.partition(" ")
+        window_text = first if first and _WINDOW.match(first) else ""
+        filters = rest if window_text else text
+        window = parse_window(window_text or "7d", now=now)
+        query = parse_query(filters, now=now, tz=tz)
+        label = window_text or "7d"
+        span = f"last {label}" if label[:1].isdigit() and ".." not in label and "-" not in label else label
+        tokens = (f"window:{label}", *query.tokens)
+        if command == "new":
+            return replace(query.with_window(created=window), tokens=tokens), f"New signups · {span}"
+        churned = replace(query.with_window(canceled=window), sort=Sort(key="canceled", descending=True), tokens=tokens)
+        return churned, f"Churned · {span}"
+    query = parse_query(text, now=now, tz=tz)
+    if command == "search":
+        if not query.terms:
+            raise UserError("search needs some text; try `/customers search acme` or `/customers list status:active`")
+        return query, f"Search: {' '.join(query.terms)}"[:150]
+    return query, "Customers"
+
+
+def render_page(deps: Deps, state: PageState, user_id: str, *, shared_by: str | None = None) -> Message:
+    """Run the query a page state stands for and render that page."""
+    query, title = build_query(deps, state.command, state.query)
+    with session_scope(deps.engine) as session:
+        page = list_customers(session=session, query=query, page=PageRequest(after=state.after, before=state.before))
+    filters = " ".join(t for t in query.tokens if not t.startswith("window:") and t not in query.terms)
+    return customers_page(page, state=state, title=title, filters=filters, product_url=deps.settings.product_url,
+                          tz=deps.settings.timezone, can_export=deps.settings.is_admin(user_id), shared_by=shared_by)
+
+
+def _show(deps: Deps, key: str, user_id: str) -> Message:
+    """The customer card, the list of matches, or a hint when nothing matches."""
+    if not key:
+        raise UserError("show needs an organization or email; try `/customers show acme.example`")
+    with session_scope(deps.engine) as session:
+        found = find_customers(session=session, key=key, limit=11)
+        if len(found) == 1:
+            detail = customer_detail(session=session, customer=found[0])
+            return customer_card(detail, show_finance=deps.settings.is_finance(user_id),
+                                 product_url=deps.settings.product_url, tz=deps.settings.timezone)
+    if not found:
+        return notice(f"No customer matches {key!r}. Try `/customers search {key.split('@')[0][:30]}`.")
+    return customer_matches(found, key=key, tz=deps.settings.timezone)
+
+
+def start_export(deps: Deps, client: WebClient, respond: Respond, *, text: str, channel_id: str, user_id: str) -> None:
+    """Admins only: acknowledge, then post the parent message and upload the CSV into its thread."""
+    if not deps.settings.is_admin(user_id):
+        ephemeral(respond, refusal(needs="admin (exports)", granters=deps.settings.access_granters()))
+        return
+    query = parse_query(text, now=deps.clock(), tz=deps.settings.timezone)  # fail fast on typos, before the notice
+    ephemeral(respond, export_on_its_way(filters=query.summary))
+    export_to_thread(deps=deps, client=client, query_text=text, channel_id=channel_id, thread_ts=None,
+                     user_id=user_id, tell_user=lambda msg: ephemeral(respond, msg))
 
 
 def register(app: App, deps: Deps) -> None:
-    """Register this domain's listeners."""
+    """Register /customers, its buttons and @mention exports."""
+
+    @app.command("/customers")
+    def customers_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        sub, rest = split_subcommand(body.get("text", ""))
+        user_id = user_of(body)
+        with answering(respond, what=f"/customers {sub}"):
+            if sub in ("", "help"):
+                ephemeral(respond, customers_usage())
+            elif sub in CUSTOMER_COMMANDS:
+                ephemeral(respond, render_page(deps, PageState(command=sub, query=rest), user_id))
+            elif sub == "show":
+                ephemeral(respond, _show(deps, rest, user_id))
+            elif sub == "export":
+                start_export(deps, client, respond, text=rest, channel_id=channel_of(body), user_id=user_id)
+            else:
+                usage = customers_usage()
+                lead = f"`{sub}` is not a /customers subcommand. Here is what it can do:"
+                ephemeral(respond, {"text": lead, "blocks": [error_message(lead)["blocks"][0], *usage["blocks"]]})
+
+    def is_customer_page(body: dict[str, Any]) -> bool:
+        try:
+            return decode_state(body["actions"][0].get("value", "")).command in CUSTOMER_COMMANDS
+        except (ValueError, KeyError, IndexError):
+            return False
+
+    @app.action(re.compile(f"^({PAGE_NEXT}|{PAGE_PREV})$"), matchers=[is_customer_page])
+    def page_click(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with answering(respond, what="customers page", replace=True):
+            state = decode_state(body["actions"][0]["value"])
+            ephemeral(respond, render_page(deps, state, user_of(body)), replace=True)
+
+    @app.action(SHARE)
+    def share_click(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        user_id, channel_id = user_of(body), channel_of(body)
+        with answering(respond, what="share"):
+            state = decode_state(body["actions"][0]["value"])
+            msg = render_page(deps, state, user_id, shared_by=user_id)
+            try:
+                client.chat_postMessage(channel=channel_id, text=msg["text"], blocks=msg["blocks"])
+            except SlackApiError as exc:
+                if exc.response.get("error") not in CANNOT_POST:
+                    raise
+                ephemeral(respond, not_in_channel(channel_id))
+
+    @app.action(EXPORT_CSV)
+    def export_click(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        with answering(respond, what="export button"):
+            state = decode_state(body["actions"][0]["value"])
+            query, _title = build_query(deps, state.command, state.query)
+            start_export(deps, client, respond, text=_as_filters(query, state), channel_id=channel_of(body),
+                         user_id=user_of(body))
+
+    @app.action(re.compile(f"^({OPEN_PRODUCT}|{MAILTO})$"))
+    def link_click(ack: Ack) -> None:
+        ack()  # URL buttons open in the browser; Slack still tells us, and wants an ack
+
+    @app.event("app_mention")
+    def mention(event: dict[str, Any], client: WebClient, say: Any) -> None:
+        text = re.sub(r"<@[A-Z0-9]+>", "", event.get("text", "")).strip()
+        sub, rest = split_subcommand(text)
+        thread = event.get("thread_ts") or event.get("ts")
+        user_id, channel_id = str(event.get("user", "")), str(event.get("channel", ""))
+        if sub != "export":
+            say(text="Mention me with `export` and filters in a thread, e.g. `@Customers export status:canceled`, "
+                     "and I'll upload the CSV there. For everything else use `/customers help`.", thread_ts=thread)
+            return
+        if not deps.settings.is_admin(user_id):
+            say(text=refusal(needs="admin (exports)", granters=deps.settings.access_granters())["text"],
+                thread_ts=thread)
+            return
+        try:
+            export_to_thread(deps=deps, client=client, query_text=rest, channel_id=channel_id,
+                             thread_ts=event.get("thread_ts"), user_id=user_id)
+        except QueryError as exc:
+            say(text=str(exc), thread_ts=thread)
+
+
+def _as_filters(query: Query, state: PageState) -> str:
+    """Export the rows a page shows: new/churned windows become explicit created:/canceled: filters."""
+    if state.command not in ("new", "churned"):
+        return state.query
+    window = query.created if state.command == "new" else query.canceled
+    key = "created" if state.command == "new" else "canceled"
+    span = f"{window.since.isoformat() if window.since else ''}..{window.until.isoformat() if window.until else ''}"
+    rest = " ".join(t for t in query.tokens if not t.startswith("window:"))
+    return f"{key}:{span} {rest}".strip()

@@ -1,11 +1,70 @@
-"""Home handlers (to be written)."""
+"""App Home: a snapshot published on app_home_opened, and buttons for the common workflows."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+from datetime import timedelta
+from typing import Any
 
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.blocks.common import refusal
+from bot.blocks.home import home_view
+from bot.blocks.nav import HOME_CHURNED, HOME_EXPORT, HOME_NEW, HOME_ONE_SEAT, PageState
 from bot.deps import Deps
+from handlers.common import log, user_of
+from handlers.customers import render_page
+from handlers.exports import export_to_thread
+from storage.customers import churned, count_by_status, new_signups, seat_totals
+from storage.db import session_scope
+from storage.finance import balance
+from storage.query import Window
+
+HOME_PAGES = {HOME_NEW: ("new", "7d"), HOME_CHURNED: ("churned", "7d"), HOME_ONE_SEAT: ("list", "seats:1")}
+
+
+def build_home(deps: Deps, user_id: str) -> dict[str, Any]:
+    """The Home view for this user (balance only for finance users)."""
+    now = deps.clock()
+    week = Window(since=now - timedelta(days=7), until=None)
+    with session_scope(deps.engine) as session:
+        counts = count_by_status(session=session)
+        new_total, _ = new_signups(session=session, window=week, limit=0)
+        churned_total, _ = churned(session=session, window=week, limit=0)
+        seats = sum(n for s, n in seat_totals(session=session).items() if s != "canceled")
+        balances = (balance(session=session, now=now, refund_window_days=deps.settings.refund_window_days)
+                    if deps.settings.is_finance(user_id) else None)
+    return home_view(counts=counts, new_7d=new_total, churned_7d=churned_total, total_seats=seats,
+                     balances=balances, is_admin=deps.settings.is_admin(user_id), tz=deps.settings.timezone)
 
 
 def register(app: App, deps: Deps) -> None:
-    """Register this domain's listeners."""
+    """Register the Home tab and its buttons (answers arrive as a DM from the app)."""
+
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user_id = str(event["user"])
+        client.views_publish(user_id=user_id, view=build_home(deps, user_id))
+
+    @app.action(HOME_NEW)
+    @app.action(HOME_CHURNED)
+    @app.action(HOME_ONE_SEAT)
+    def home_workflow(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = user_of(body)
+        command, query = HOME_PAGES[action["action_id"]]
+        msg = render_page(deps, PageState(command=command, query=query), user_id)
+        client.chat_postMessage(channel=user_id, text=msg["text"], blocks=msg["blocks"])
+
+    @app.action(HOME_EXPORT)
+    def home_export(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = user_of(body)
+        if not deps.settings.is_admin(user_id):
+            client.chat_postMessage(channel=user_id, **refusal(needs="admin (exports)",
+                                                               granters=deps.settings.access_granters()))
+            return
+        log.info("home export user=%s", user_id)
+        export_to_thread(deps=deps, client=client, query_text="", channel_id=user_id, thread_ts=None, user_id=user_id)

@@ -57,7 +57,7 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error, so nothing is half-written."""
     with engine.connect() as conn:
         conn.info["write"] = write
-        with Session(bind=conn) as session:
+        with Session(bind=conn, expire_on_commit=False) as session:  # rows stay readable after commit
             try:
                 yield session
                 session.commit()

@@ -1,0 +1,59 @@
+"""HTTP mode: Slack's events endpoint, a health check and the live-sync webhooks, on Starlette + uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot import webhooks
+from bot.app import create_app, make_client
+from bot.deps import Deps
+from bot.settings import load_settings
+from storage.db import check, make_engine, upgrade
+
+log = logging.getLogger("customers_bot.server")
+NO_SCHEDULER_ENV = "CUSTOMERS_BOT_NO_SCHEDULER"
+
+
+def create_server(deps: Deps) -> Starlette:
+    """The ASGI app: POST /slack/events (Bolt verifies signatures), GET /healthz, and the webhooks."""
+    bolt = create_app(deps)
+
+    async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        # Bolt's App is synchronous: run it in the thread pool so a slow request never blocks the others.
+        bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(bolt_response)
+
+    async def healthz(_request: Request) -> Response:
+        try:
+            await run_in_threadpool(check, deps.engine)
+        except Exception as exc:
+            log.warning("health check failed: %s", type(exc).__name__)
+            return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
+        return JSONResponse({"ok": True})
+
+    routes = [Route("/slack/events", slack_events, methods=["POST"]), Route("/healthz", healthz, methods=["GET"]),
+              *webhooks.routes(deps)]
+    return Starlette(routes=routes)
+
+
+def asgi_app() -> Starlette:
+    """Factory for `uvicorn --factory` (one call per worker process): settings from the environment."""
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    deps = Deps(settings=settings, engine=engine)
+    if not os.environ.get(NO_SCHEDULER_ENV):
+        from bot.scheduler import start_scheduler
+
+        start_scheduler(deps, make_client(deps))  # every worker runs one; digest claims keep posts exactly-once
+    return create_server(deps)
