@@ -51,7 +51,9 @@ class Bot:
     slack: SlackDouble
     engine: Engine
 
-    def post(self, body: bytes, *, headers: dict[str, str] | None = None, content_type: str | None = None) -> httpx.Response:
+    def post(
+        self, body: bytes, *, headers: dict[str, str] | None = None, content_type: str | None = None
+    ) -> httpx.Response:
         """POST a body to /slack/events, signed unless headers are given."""
         signed = sign_slack_request(body, SECRET) if headers is None else headers
         kind = content_type or ("application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded")
