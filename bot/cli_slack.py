@@ -40,7 +40,7 @@ def run(no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Don't
         from bot.scheduler import start_scheduler
 
         start_scheduler(deps, make_client(deps))
-    SocketModeHandler(app, deps.settings.slack_app_token.get_secret_value()).start()
+    SocketModeHandler(app, deps.settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
 
 
 def serve(

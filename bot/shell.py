@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +115,8 @@ class Shell:
 
     def dispatch(self, body: bytes) -> None:
         """Sign and dispatch a request through the App, then show everything the bot sent to Slack."""
-        headers = {k: [v] for k, v in sign_slack_request(body, SHELL_SECRET).items()}
-        headers["content-type"] = ["application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded"]
+        headers: dict[str, str | Sequence[str]] = dict(sign_slack_request(body, SHELL_SECRET))
+        headers["content-type"] = ("application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded")
         response = self.app.dispatch(BoltRequest(body=body.decode(), headers=headers))
         if response.status != 200:
             self.console.print(f"the app answered HTTP {response.status}: {response.body}", style="red")

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, column, func, or_, text
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from storage.models import Customer, Payment, SeatChange, Status
@@ -226,10 +227,10 @@ def customer_detail(*, session: Session, customer: Customer, history: int = 10) 
         select(SeatChange).where(SeatChange.customer_id == customer.id)
         .order_by(col(SeatChange.at).desc(), col(SeatChange.id).desc()).limit(history)
     ).all()
-    totals = session.exec(
-        select(col(Payment.currency), func.sum(Payment.amount), func.sum(Payment.refunded_amount),
-               func.count(), func.max(Payment.created_at))
-        .where(Payment.customer_id == customer.id)
+    totals = session.connection().execute(
+        sa_select(col(Payment.currency), func.sum(Payment.amount), func.sum(Payment.refunded_amount),
+                  func.count(), func.max(Payment.created_at))
+        .where(col(Payment.customer_id) == customer.id)
         .group_by(col(Payment.currency))
         .order_by(col(Payment.currency))
     ).all()

@@ -13,19 +13,155 @@ from sqlalchemy import Connection, Engine, func, select, text
 from storage.db import session_scope
 from storage.models import Customer
 
-FIRST = ("Avery Blake Carmen Dana Elena Farah Gabriel Hana Ivan Jonas Kemal Lena Mateo Nora Omar Priya Quinn "
-         "Rosa Sven Tariq Uma Viktor Wen Ximena Yusuf Zoe Aiko Bruno Chloe Diego").split()
-LAST = ("Adams Becker Chen Dubois Evans Fischer Garcia Haddad Ito Jensen Kowalski Larsen Moreau Novak Okafor "
-        "Petrov Quist Rossi Silva Tanaka Ueda Vargas Weber Xu Yilmaz Zimmer").split()
-ORG_A = ("Northwind Blue Harbor Acme Globex Initech Umbrella Stark Wayne Hooli Vandelay Cyberdyne Tyrell "
-         "Soylent Aperture Wonka Gringotts Oscorp Massive Dynamic Pied Piper Bluth Dunder Sterling Cooper "
-         "Prestige Monarch Zenith Aurora Summit Redwood Silverline Ironclad Evergreen Brightpath Nimbus Quantum "
-         "Polaris Horizon Copperleaf Riverstone Lakeside Falcon Orchid Granite Meridian Cobalt Atlas Beacon").split()
-ORG_B = ("Analytics Labs Systems Robotics Health Logistics Capital Studio AI Software Foods Energy Media "
-         "Insurance Ventures Networks Bio Legal Retail Security Cloud Payments Travel Learning Freight").split()
+FIRST = [
+    "Avery",
+    "Blake",
+    "Carmen",
+    "Dana",
+    "Elena",
+    "Farah",
+    "Gabriel",
+    "Hana",
+    "Ivan",
+    "Jonas",
+    "Kemal",
+    "Lena",
+    "Mateo",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Aiko",
+    "Bruno",
+    "Chloe",
+    "Diego",
+]
+LAST = [
+    "Adams",
+    "Becker",
+    "Chen",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Quist",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+    "Ueda",
+    "Vargas",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zimmer",
+]
+ORG_A = [
+    "Northwind",
+    "Blue",
+    "Harbor",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Hooli",
+    "Vandelay",
+    "Cyberdyne",
+    "Tyrell",
+    "Soylent",
+    "Aperture",
+    "Wonka",
+    "Gringotts",
+    "Oscorp",
+    "Massive",
+    "Dynamic",
+    "Pied",
+    "Piper",
+    "Bluth",
+    "Dunder",
+    "Sterling",
+    "Cooper",
+    "Prestige",
+    "Monarch",
+    "Zenith",
+    "Aurora",
+    "Summit",
+    "Redwood",
+    "Silverline",
+    "Ironclad",
+    "Evergreen",
+    "Brightpath",
+    "Nimbus",
+    "Quantum",
+    "Polaris",
+    "Horizon",
+    "Copperleaf",
+    "Riverstone",
+    "Lakeside",
+    "Falcon",
+    "Orchid",
+    "Granite",
+    "Meridian",
+    "Cobalt",
+    "Atlas",
+    "Beacon",
+]
+ORG_B = [
+    "Analytics",
+    "Labs",
+    "Systems",
+    "Robotics",
+    "Health",
+    "Logistics",
+    "Capital",
+    "Studio",
+    "AI",
+    "Software",
+    "Foods",
+    "Energy",
+    "Media",
+    "Insurance",
+    "Ventures",
+    "Networks",
+    "Bio",
+    "Legal",
+    "Retail",
+    "Security",
+    "Cloud",
+    "Payments",
+    "Travel",
+    "Learning",
+    "Freight",
+]
 ORG_C = ("Inc", "LLC", "GmbH", "Ltd", "SA", "BV", "Co", "AG", "", "")
-STATUSES = (("active", 62), ("canceled", 18), ("trialing", 8), ("past_due", 5), ("incomplete", 3),
-            ("unpaid", 2), ("paused", 2))
+STATUSES = (
+    ("active", 62),
+    ("canceled", 18),
+    ("trialing", 8),
+    ("past_due", 5),
+    ("incomplete", 3),
+    ("unpaid", 2),
+    ("paused", 2),
+)
 PRICE_PER_SEAT = {"USD": 2_000, "EUR": 1_900}
 DAYS = 540
 
@@ -54,26 +190,48 @@ def fill_demo_data(*, engine: Engine, customers: int, seed: int, now: datetime) 
         conn = session.connection()
         base = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM customer")).scalar_one())
         _without_triggers(conn, lambda: _load(conn, gen, customers, base))
-    return DemoSummary(customers=customers, payments=gen.payments, payouts=gen.payouts,
-                       seat_changes=gen.seat_changes)
+    return DemoSummary(customers=customers, payments=gen.payments, payouts=gen.payouts, seat_changes=gen.seat_changes)
 
 
 def _load(conn: Connection, gen: _Generator, customers: int, base: int) -> None:
     """Stream every table in, in batches."""
-    _bulk(conn, "customer", ("id", "external_id", "organization", "email", "email_key", "seats", "status",
-                             "created_at", "canceled_at", "updated_at"), gen.customers(customers, base))
+    _bulk(
+        conn,
+        "customer",
+        (
+            "id",
+            "external_id",
+            "organization",
+            "email",
+            "email_key",
+            "seats",
+            "status",
+            "created_at",
+            "canceled_at",
+            "updated_at",
+        ),
+        gen.customers(customers, base),
+    )
     _bulk(conn, "seat_change", ("customer_id", "old_seats", "new_seats", "at"), gen.history())
-    _bulk(conn, "payment", ("external_id", "customer_id", "amount", "currency", "fee", "created_at",
-                            "refunded_amount", "refunded_at"), gen.payment_rows())
-    _bulk(conn, "payout", ("external_id", "amount", "currency", "status", "created_at", "arrival_date"),
-          gen.payout_rows())
+    _bulk(
+        conn,
+        "payment",
+        ("external_id", "customer_id", "amount", "currency", "fee", "created_at", "refunded_amount", "refunded_at"),
+        gen.payment_rows(),
+    )
+    _bulk(
+        conn, "payout", ("external_id", "amount", "currency", "status", "created_at", "arrival_date"), gen.payout_rows()
+    )
 
 
 def _without_triggers(conn: Connection, load: Any) -> None:
     """Bulk-load with the per-row triggers off, then rebuild the derived tables once (same result, far faster)."""
     if conn.dialect.name == "sqlite":
-        triggers = list(conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('customer', 'payment')"))
+        triggers = list(
+            conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('customer', 'payment')"
+            )
+        )
         for name, _sql in triggers:
             conn.exec_driver_sql(f"DROP TRIGGER {name}")
         load()
@@ -94,11 +252,15 @@ def _without_triggers(conn: Connection, load: Any) -> None:
 def _recount(conn: Connection) -> None:
     """Recompute the trigger-kept totals from the rows."""
     conn.exec_driver_sql("DELETE FROM status_count")
-    conn.exec_driver_sql("INSERT INTO status_count(status, customers, seats) "
-                         "SELECT status, count(*), sum(seats) FROM customer GROUP BY status")
+    conn.exec_driver_sql(
+        "INSERT INTO status_count(status, customers, seats) "
+        "SELECT status, count(*), sum(seats) FROM customer GROUP BY status"
+    )
     conn.exec_driver_sql("DELETE FROM payment_total")
-    conn.exec_driver_sql("INSERT INTO payment_total(currency, amount, fee, refunded, count) SELECT currency, "
-                         "sum(amount), sum(fee), sum(refunded_amount), count(*) FROM payment GROUP BY currency")
+    conn.exec_driver_sql(
+        "INSERT INTO payment_total(currency, amount, fee, refunded, count) SELECT currency, "
+        "sum(amount), sum(fee), sum(refunded_amount), count(*) FROM payment GROUP BY currency"
+    )
 
 
 def _bulk(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -117,9 +279,13 @@ def _bulk(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[t
         if batch:
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", batch)
         return
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    cursor = raw.cursor()
+    try:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # psycopg 3
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cursor.close()
 
 
 class _Generator:
@@ -154,16 +320,35 @@ class _Generator:
             if age > 30 and status in ("trialing", "incomplete"):
                 status = "active"
             roll = rng.random()
-            seats = (0 if roll < 0.08 else 1 if roll < 0.23 else rng.randint(2, 20) if roll < 0.93
-                     else rng.randint(21, 100) if roll < 0.99 else rng.randint(100, 2000))
+            seats = (
+                0
+                if roll < 0.08
+                else 1
+                if roll < 0.23
+                else rng.randint(2, 20)
+                if roll < 0.93
+                else rng.randint(21, 100)
+                if roll < 0.99
+                else rng.randint(100, 2000)
+            )
             canceled = None
             if status == "canceled":
                 canceled = created + (now - created) * rng.random() ** 0.5
             currency = "EUR" if rng.random() < 0.15 else "USD"
             if status not in ("trialing", "incomplete"):
                 self.kept.append((cid, max(seats, 1), currency, status, created, canceled))
-            yield (cid, f"cus_demo_{cid:07d}", org, email, email.lower(), seats, status, self.ts(created),
-                   self.ts(canceled), self.ts(now))
+            yield (
+                cid,
+                f"cus_demo_{cid:07d}",
+                org,
+                email,
+                email.lower(),
+                seats,
+                status,
+                self.ts(created),
+                self.ts(canceled),
+                self.ts(now),
+            )
 
     def history(self) -> Iterator[tuple[Any, ...]]:
         """Seat growth for about one org in eight, some of it in the last day for the digest's signals."""
@@ -195,8 +380,16 @@ class _Generator:
                 self.payments += 1
                 week = int((at + timedelta(days=14) - self.now).total_seconds() // (7 * 86_400))
                 self.weekly[(currency, week)] = self.weekly.get((currency, week), 0) + amount - fee - refunded
-                yield (f"py_demo_{self.payments:08d}", cid, amount, currency, fee, self.ts(at), refunded,
-                       self.ts(refunded_at))
+                yield (
+                    f"py_demo_{self.payments:08d}",
+                    cid,
+                    amount,
+                    currency,
+                    fee,
+                    self.ts(at),
+                    refunded,
+                    self.ts(refunded_at),
+                )
 
     def payout_rows(self) -> Iterator[tuple[Any, ...]]:
         """Weekly payouts of what cleared: paid, the last two pending / in transit, one failed."""
@@ -206,5 +399,11 @@ class _Generator:
             at = self.now + timedelta(weeks=week + 1)
             status = "pending" if week == -1 else "in_transit" if week == -2 else "failed" if week == -9 else "paid"
             self.payouts += 1
-            yield (f"po_demo_{self.payouts:06d}", net * 95 // 100, currency, status, self.ts(at),
-                   self.ts(at + timedelta(days=2)))
+            yield (
+                f"po_demo_{self.payouts:06d}",
+                net * 95 // 100,
+                currency,
+                status,
+                self.ts(at),
+                self.ts(at + timedelta(days=2)),
+            )

@@ -37,7 +37,7 @@ def balance(*, session: Session, now: datetime, refund_window_days: int) -> list
     cutoff = now - timedelta(days=refund_window_days)
     net = col(Payment.amount) - col(Payment.fee) - col(Payment.refunded_amount)
     # Totals are kept by triggers; subtract what lies after `now`, then split at the clearing cutoff.
-    totals = {c: int(n) for c, n in session.exec(
+    totals = {str(c): int(n) for c, n in session.connection().execute(
         text("SELECT currency, amount - fee - refunded FROM payment_total"))}
     future = _net_by_currency(session, net, [col(Payment.created_at) > now])
     pending = _net_by_currency(session, net, [col(Payment.created_at) > cutoff, col(Payment.created_at) <= now])
@@ -126,7 +126,7 @@ def list_payments(*, session: Session, query: Query, page: PageRequest) -> Page[
     if query.terms:
         count_stmt = count_stmt.join(Customer, col(Customer.id) == Payment.customer_id)
     total = int(session.exec(count_stmt.where(*conditions)).one())
-    attr = column.key
+    attr = "amount" if query.sort.key == "amount" else "created_at"
 
     def key(row: PaymentRow) -> tuple[Any, int]:
         return getattr(row.payment, attr), row.payment.id or 0
@@ -151,7 +151,7 @@ def list_payouts(*, session: Session, query: Query, page: PageRequest) -> Page[P
                              descending=query.sort.descending, page=page)
     rows = list(session.exec(stmt))
     total = int(session.exec(select(func.count()).select_from(Payout).where(*conditions)).one())
-    attr = column.key
+    attr = {"amount": "amount", "arrival": "arrival_date"}.get(query.sort.key, "created_at")
 
     def key(row: Payout) -> tuple[Any, int]:
         return getattr(row, attr), row.id or 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TextIO
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
@@ -79,9 +78,9 @@ def import_payments(
         customers: dict[str, int] = {}
         for cid, ext, email_key in session.connection().execute(
                 select(col(Customer.id), col(Customer.external_id), col(Customer.email_key))):
-            customers[email_key] = cid
+            customers[str(email_key)] = int(cid or 0)
             if ext:
-                customers[ext] = cid
+                customers[str(ext)] = int(cid or 0)
     required, optional = PAYMENT_COLUMNS
     rows = _validate(read_rows(source, aliases={}, required=required, optional=optional, progress=progress),
                      lambda cells: _payment(cells, customers))
@@ -116,7 +115,9 @@ def _validate(cells_iter: Any, parse: Callable[[Cells], dict[str, Any] | None]) 
     return rows
 
 
-def _write(engine: Engine, table: Table, rows: list[dict[str, Any]], *, kind: str, name: str, actor: str) -> ImportResult:
+def _write(
+    engine: Engine, table: Table, rows: list[dict[str, Any]], *, kind: str, name: str, actor: str
+) -> ImportResult:
     """Insert new ids, update changed ones, leave equal ones alone; one transaction with an audit event."""
     with session_scope(engine, write=True) as session:
         conn = session.connection()

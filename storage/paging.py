@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import and_, or_
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 10
@@ -59,13 +59,13 @@ def decode_cursor(token: str) -> tuple[Any, int]:
 
 
 def keyset(
-    stmt: Select[Any],
+    stmt: Any,
     *,
-    column: ColumnElement[Any],
-    id_column: ColumnElement[Any],
+    column: Any,
+    id_column: Any,
     descending: bool,
     page: PageRequest,
-) -> tuple[Select[Any], bool]:
+) -> tuple[Any, bool]:
     """Order and limit `stmt` for the requested page; returns the statement and whether it runs backwards."""
     backwards = page.before is not None and page.after is None
     token = page.after if not backwards else page.before

@@ -112,6 +112,17 @@ def customers(sqlite_engine: Engine) -> None:
         add_payment(session, gone, amount=4900, fee=490, created_at=NOW - timedelta(days=20))
 
 
+def _wait_for_audit(engine: Engine, timeout: float = 5.0) -> list[Any]:
+    """The export audit events, once the background export has written one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(engine) as session:
+            events = recent_audit(session=session, action="export")
+        if events or time.monotonic() > deadline:
+            return events
+        time.sleep(0.05)
+
+
 def _button(msg: dict[str, Any], action_id: str) -> dict[str, Any]:
     """The button with this action id."""
     for block in msg["blocks"]:
@@ -185,8 +196,7 @@ def test_export_posts_a_parent_and_uploads_the_exact_csv_into_its_thread(bot: Bo
     assert rows[1][:4] == ["'=HYPERLINK(\"x\")", "gone@evil.example", "1", "canceled"]
     assert upload.content.endswith(b"\r\n")
     assert not bot.slack.calls_to("files.upload")
-    with session_scope(bot.engine) as session:
-        audit = recent_audit(session=session, action="export")
+    audit = _wait_for_audit(bot.engine)
     assert audit[0].actor == ADMIN
     assert audit[0].details["rows"] == 1
 

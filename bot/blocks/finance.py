@@ -39,7 +39,9 @@ def balance_message(balances: list[Balance], *, refund_window_days: int, tz: tzi
     if not balances:
         blocks.append(section("No payments or payouts yet."))
     for b in balances[:20]:
-        m = lambda amount, cur=b.currency: format_money(amount, cur)  # noqa: E731
+        def m(amount: int, cur: str = b.currency) -> str:
+            return format_money(amount, cur)
+
         warn = " :warning: negative after late refunds" if b.available < 0 else ""
         nxt = "nothing pending"
         if b.next_clearing_at:
