@@ -117,7 +117,7 @@ def parse_query(
             query = _apply(query, lowered, value, now=now, tz=tz)
             query = replace(query, tokens=(*query.tokens, f"{lowered}:{value}"))
         else:
-            raise QueryError(f"{token} is not a filter here; {domain.value} take {_known(domain)}")
+            raise QueryError(f"{token} is not a filter for {domain.value}; try one of {_known(domain)}")
     return query
 
 
@@ -295,4 +295,7 @@ def _sort(value: str, domain: Domain) -> Sort:
 
 def parse_window(value: str, *, now: datetime, default: str = "7d") -> Window:
     """The `[window]` argument of `new` and `churned`: `7d`, `30d`, `24h`, or a date range."""
-    return _window("since", value or default, now=now, tz=UTC)
+    try:
+        return _window("since", value or default, now=now, tz=UTC)
+    except QueryError:
+        raise QueryError(f"{value} is not a window; try 7d, 30d, 24h or 2026-11-01..2026-11-30") from None

@@ -1,0 +1,167 @@
+"""Customer queries on both engines: search, filters, sorts, counts, windows, pagination and the detail card."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session
+
+from storage.customers import (
+    churned,
+    count_by_status,
+    count_customers,
+    customer_detail,
+    find_customers,
+    list_customers,
+    new_signups,
+    new_zero_seat_orgs,
+    one_seat_orgs,
+    seat_growth,
+    seat_totals,
+)
+from storage.paging import CursorError, PageRequest
+from storage.query import Window, parse_query
+from storage.writes import CustomerFields, apply_customer
+from tests.conftest import NOW
+from tests.factories import add_customer, add_payment
+
+DAY = timedelta(days=1)
+
+
+def names(session: Session, text: str, **page: object) -> list[str]:
+    """Organizations on the first page of a query."""
+    result = list_customers(session=session, query=parse_query(text, now=NOW), page=PageRequest(**page))  # type: ignore[arg-type]
+    return [c.organization for c in result.items]
+
+
+@pytest.fixture
+def mix(session: Session) -> None:
+    """A small, varied store."""
+    add_customer(session, "Acme Corp", email="Boss@ACME.example", seats=12, created_at=NOW - 2 * DAY)
+    add_customer(session, "Blue Harbor Labs", email="ops@blueharbor.example", seats=1, created_at=NOW - 10 * DAY)
+    add_customer(session, "50%_Off Deals", email="deals@percent.example", seats=0, created_at=NOW - 1 * DAY)
+    add_customer(session, "Old Acme", email="old@acme.example", seats=1, status="canceled",
+                 created_at=NOW - 300 * DAY, canceled_at=NOW - 3 * DAY)
+    add_customer(session, "Trial Co", email="t@trial.example", seats=3, status="trialing", created_at=NOW - 5 * DAY)
+
+
+def test_search_is_a_case_insensitive_substring_of_organization_or_email(session: Session, mix: None) -> None:
+    assert names(session, "ACME") == ["Acme Corp", "Old Acme"]
+    assert names(session, "boss@acme") == ["Acme Corp"]
+    assert names(session, "harb") == ["Blue Harbor Labs"]
+    assert names(session, '"blue harbor"') == ["Blue Harbor Labs"]
+
+
+def test_short_terms_and_like_wildcards_match_literally(session: Session, mix: None) -> None:
+    assert names(session, "ac") == ["Acme Corp", "Old Acme"]
+    assert names(session, "50%_") == ["50%_Off Deals"]
+    assert names(session, "%") == ["50%_Off Deals"]
+    assert names(session, "_") == ["50%_Off Deals"]
+
+
+def test_search_combines_with_filters_and_every_term_must_match(session: Session, mix: None) -> None:
+    assert names(session, "acme status:canceled") == ["Old Acme"]
+    assert names(session, "acme corp") == ["Acme Corp"]
+    assert names(session, "acme seats:>10") == ["Acme Corp"]
+
+
+def test_filters_and_sorts(session: Session, mix: None) -> None:
+    assert names(session, "seats:1") == ["Blue Harbor Labs", "Old Acme"]
+    assert names(session, "status:active,trialing seats:1..5") == ["Trial Co", "Blue Harbor Labs"]
+    assert names(session, "since:7d") == ["50%_Off Deals", "Acme Corp", "Trial Co"]
+    assert names(session, "canceled:7d") == ["Old Acme"]
+    assert names(session, "sort:-seats")[:2] == ["Acme Corp", "Trial Co"]
+    assert names(session, "sort:seats")[0] == "50%_Off Deals"
+    assert names(session, "sort:name")[0] == "50%_Off Deals"
+    assert names(session, "sort:created")[0] == "Old Acme"
+
+
+def test_counts_per_status_follow_inserts_updates_and_deletes(session: Session, mix: None) -> None:
+    counts = count_by_status(session=session)
+    assert counts["active"] == 3
+    assert counts["canceled"] == 1
+    assert counts["paused"] == 0
+    assert seat_totals(session=session)["active"] == 13
+    acme = find_customers(session=session, key="boss@acme.example")[0]
+    apply_customer(session=session, customer=acme, fields=CustomerFields(status="canceled", seats=0), at=NOW)
+    session.commit()
+    assert count_by_status(session=session)["canceled"] == 2
+    assert seat_totals(session=session)["active"] == 1
+    session.delete(acme)
+    session.commit()
+    assert count_by_status(session=session)["canceled"] == 1
+    assert count_customers(session=session, query=parse_query("status:canceled", now=NOW)) == 1
+
+
+def test_windows(session: Session, mix: None) -> None:
+    week = Window(since=NOW - 7 * DAY)
+    total, rows = new_signups(session=session, window=week)
+    assert total == 3
+    assert [c.organization for c in rows] == ["50%_Off Deals", "Acme Corp", "Trial Co"]
+    total, rows = churned(session=session, window=week)
+    assert (total, rows[0].organization) == (1, "Old Acme")
+    assert [c.organization for c in new_zero_seat_orgs(session=session, window=week)[1]] == ["50%_Off Deals"]
+    assert [c.organization for c in one_seat_orgs(session=session)[1]] == ["Blue Harbor Labs"]
+
+
+def test_seat_growth_counts_net_additions_in_the_window(session: Session, mix: None) -> None:
+    harbor = find_customers(session=session, key="ops@blueharbor.example")[0]
+    apply_customer(session=session, customer=harbor, fields=CustomerFields(seats=4), at=NOW - DAY)
+    acme = find_customers(session=session, key="boss@acme.example")[0]
+    apply_customer(session=session, customer=acme, fields=CustomerFields(seats=20), at=NOW - 30 * DAY)
+    apply_customer(session=session, customer=acme, fields=CustomerFields(seats=10), at=NOW - DAY)
+    session.commit()
+    total, grown = seat_growth(session=session, window=Window(since=NOW - 7 * DAY))
+    assert total == 1
+    assert (grown[0].customer.organization, grown[0].added) == ("Blue Harbor Labs", 3)
+
+
+def test_keyset_pages_stay_correct_while_rows_are_added(session: Session) -> None:
+    for i in range(25):
+        add_customer(session, f"Org {i:02d}", created_at=NOW - (i + 1) * DAY)
+    query = parse_query("", now=NOW)
+    first = list_customers(session=session, query=query, page=PageRequest())
+    add_customer(session, "Newcomer", created_at=NOW)  # arrives between clicks
+    second = list_customers(session=session, query=query, page=PageRequest(after=first.next_cursor))
+    third = list_customers(session=session, query=query, page=PageRequest(after=second.next_cursor))
+    seen = [c.organization for c in first.items + second.items + third.items]
+    assert seen == [f"Org {i:02d}" for i in range(25)]
+    assert third.next_cursor is None
+    back = list_customers(session=session, query=query, page=PageRequest(before=second.prev_cursor))
+    assert [c.organization for c in back.items] == [c.organization for c in first.items]
+
+
+def test_ties_on_the_sort_value_are_broken_by_id(session: Session) -> None:
+    for i in range(7):
+        add_customer(session, f"Same {i}", seats=5, created_at=NOW - DAY)
+    query = parse_query("sort:-seats", now=NOW)
+    first = list_customers(session=session, query=query, page=PageRequest(size=3))
+    second = list_customers(session=session, query=query, page=PageRequest(size=3, after=first.next_cursor))
+    third = list_customers(session=session, query=query, page=PageRequest(size=3, after=second.next_cursor))
+    ids = [c.id for c in first.items + second.items + third.items]
+    assert len(ids) == len(set(ids)) == 7
+
+
+def test_garbage_cursors_are_refused(session: Session) -> None:
+    with pytest.raises(CursorError):
+        list_customers(session=session, query=parse_query("", now=NOW), page=PageRequest(after="not-a-cursor"))
+
+
+def test_detail_has_history_and_totals_per_currency(session: Session) -> None:
+    c = add_customer(session, "Detail Inc", email="d@detail.example", seats=2)
+    apply_customer(session=session, customer=c, fields=CustomerFields(seats=5), at=NOW - DAY)
+    session.commit()
+    add_payment(session, c, amount=1_000, created_at=NOW - 3 * DAY, refunded_amount=200, refunded_at=NOW - DAY)
+    add_payment(session, c, amount=700, currency="EUR", created_at=NOW - 2 * DAY)
+    found = find_customers(session=session, key="D@DETAIL.EXAMPLE")
+    detail = customer_detail(session=session, customer=found[0])
+    assert [(h.old_seats, h.new_seats) for h in detail.seat_history] == [(2, 5)]
+    assert [(t.currency, t.paid, t.refunded) for t in detail.totals] == [("EUR", 700, 0), ("USD", 1_000, 200)]
+    assert detail.totals[1].last_payment_at == NOW - 3 * DAY
+
+
+def test_find_prefers_exact_matches_then_substrings(session: Session, mix: None) -> None:
+    assert [c.organization for c in find_customers(session=session, key="acme corp")] == ["Acme Corp"]
+    assert len(find_customers(session=session, key="acme")) == 2
+    assert find_customers(session=session, key="nobody-here") == []
