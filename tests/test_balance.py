@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -15,7 +15,7 @@ from tests.factories import add_customer, add_payment, add_payout
 DAY = timedelta(days=1)
 
 
-def _usd(session: Session, now=NOW) -> Balance:  # type: ignore[no-untyped-def]
+def _usd(session: Session, now: datetime = NOW) -> Balance:
     return next(b for b in balance(session=session, now=now, refund_window_days=14) if b.currency == "USD")
 
 
