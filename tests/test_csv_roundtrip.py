@@ -1,0 +1,167 @@
+"""CSV: lossless round trips with hostile cells, both header styles, upserts, whole-file rejection (both engines)."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from storage.csv_io import EXPORT_HEADER, export_customers, neutralise, restore
+from storage.csv_read import ImportRejected
+from storage.demo import fill_demo_data
+from storage.import_finance import import_payments, import_payouts
+from storage.importer import import_customers
+from storage.models import AuditEvent, Customer, Payment, Payout, SeatChange
+from storage.query import parse_query
+from tests.conftest import NOW
+from tests.factories import add_customer
+
+HOSTILE = ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "\tTabbed", "\rReturn", "'=already quoted",
+           'Quotes "inside", commas', "Line\nbreak", "Ünïcødé 🚀", "'plain apostrophe"]
+
+
+def export_text(engine: Engine, text: str = "") -> str:
+    """Export customers matching `text` into a string."""
+    out = io.StringIO(newline="")
+    export_customers(engine=engine, query=parse_query(text, now=NOW), out=out)
+    return out.getvalue()
+
+
+def load(engine: Engine, csv_text: str) -> tuple[int, int, int]:
+    """Import customers from text; (inserted, updated, unchanged)."""
+    result = import_customers(engine=engine, source=io.StringIO(csv_text, newline=""), name="t.csv", actor="test",
+                              now=NOW)
+    return result.inserted, result.updated, result.unchanged
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_neutralise_and_restore_are_inverse(value: str) -> None:
+    assert restore(neutralise(value)) == value
+    assert not neutralise(value).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_export_then_import_into_an_empty_store_is_lossless(engine: Engine, session: Session, tmp_path: object) -> None:
+    for i, name in enumerate(HOSTILE):
+        add_customer(session, name, email=f"user{i}@hostile.example", seats=i,
+                     status="canceled" if i % 3 == 0 else "active", created_at=NOW - timedelta(days=i + 1),
+                     canceled_at=NOW - timedelta(hours=i) if i % 3 == 0 else None)
+    first = export_text(engine)
+    assert first.splitlines()[0] == ",".join(EXPORT_HEADER)
+    assert "\n=cmd" not in first
+    with Session(engine) as s:
+        for c in s.exec(select(Customer)).scalars():  # type: ignore[call-overload]
+            s.delete(c)
+        s.commit()
+    assert load(engine, first) == (len(HOSTILE), 0, 0)
+    assert export_text(engine) == first
+
+
+def test_reimporting_the_same_file_changes_nothing(engine: Engine, session: Session) -> None:
+    add_customer(session, "Acme", email="a@acme.example", seats=3)
+    text = export_text(engine)
+    assert load(engine, text) == (0, 0, 1)
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(SeatChange)) == 0
+
+
+def test_admin_panel_headers_with_bom_and_odd_case_upsert_by_id_then_email(engine: Engine) -> None:
+    panel = ("\ufeffORGANIZATION, Email ,Seats,Status,Created At,id\r\n"
+             "Acme,Boss@Acme.example,3,active,2026-01-02,cus_1\r\n"
+             "Beta,b@beta.example,1,trialing,2026-11-20T10:00:00Z,\r\n")
+    assert load(engine, panel) == (2, 0, 0)
+    changed = ("Organization,Email,Seats,Status,Created At,id\r\n"
+               "Acme Renamed,new@acme.example,5,past_due,2026-01-02,cus_1\r\n"
+               "Beta,B@BETA.EXAMPLE,1,canceled,2026-11-20T10:00:00Z,\r\n")
+    assert load(engine, changed) == (0, 2, 0)
+    with Session(engine) as s:
+        acme = s.scalars(select(Customer).where(Customer.external_id == "cus_1")).one()
+        assert (acme.organization, acme.email, acme.seats, acme.status) == ("Acme Renamed", "new@acme.example", 5,
+                                                                             "past_due")
+        beta = s.scalars(select(Customer).where(Customer.email_key == "b@beta.example")).one()
+        assert beta.canceled_at == NOW
+        assert s.scalar(select(func.count()).select_from(SeatChange)) == 1
+
+
+def test_a_file_with_bad_rows_is_rejected_whole_with_every_problem_listed(engine: Engine) -> None:
+    bad = ("organization,email,seats,status,created_at,canceled_at\r\n"
+           "Good,good@x.example,1,active,2026-01-01T00:00:00Z,\r\n"
+           ",nobody,abc,gone,yesterday,\r\n"
+           "Dup,good@x.example,2,active,,\r\n"
+           "Active,active@x.example,2,active,,2026-01-01\r\n")
+    with pytest.raises(ImportRejected) as info:
+        load(engine, bad)
+    problems = [str(p) for p in info.value.problems]
+    assert "line 3, column organization: is empty; a value is required" in problems
+    assert any(p.startswith("line 3, column email:") for p in problems)
+    assert any(p.startswith("line 3, column seats:") for p in problems)
+    assert any(p.startswith("line 3, column status:") for p in problems)
+    assert any(p.startswith("line 3, column created_at:") for p in problems)
+    assert any(p.startswith("line 4, column email: already appears on line 2") for p in problems)
+    assert any(p.startswith("line 5, column canceled_at:") for p in problems)
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Customer)) == 0
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_unknown_and_missing_columns_are_named(engine: Engine) -> None:
+    with pytest.raises(ImportRejected) as info:
+        load(engine, "organisation,email,seats\r\nA,a@a.example,1\r\n")
+    problems = [str(p) for p in info.value.problems]
+    assert any("column organisation: unknown column" in p for p in problems)
+    assert "line 1, column status: is missing from the header" in problems
+
+
+def test_payments_and_payouts_import_in_minor_units_per_currency(engine: Engine, session: Session) -> None:
+    add_customer(session, "Payer", email="pay@payer.example", external_id="cus_9")
+    payments = ("id,customer,amount,currency,fee,created_at,refunded_amount,refunded_at\r\n"
+                "py_1,cus_9,49.00,usd,4.90,2026-11-01T00:00:00Z,,\r\n"
+                "py_2,PAY@payer.example,5000,JPY,500,2026-11-02T00:00:00Z,5000,2026-11-03T00:00:00Z\r\n"
+                "py_3,cus_9,1.234,KWD,0,2026-11-02T00:00:00Z,0,\r\n")
+    result = import_payments(engine=engine, source=io.StringIO(payments), name="p.csv", actor="test")
+    assert (result.inserted, result.updated) == (3, 0)
+    again = import_payments(engine=engine, source=io.StringIO(payments), name="p.csv", actor="test")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    with Session(engine) as s:
+        rows = {p.external_id: p for p in s.scalars(select(Payment))}
+    assert (rows["py_1"].amount, rows["py_1"].fee, rows["py_1"].currency) == (4_900, 490, "USD")
+    assert (rows["py_2"].amount, rows["py_2"].refunded_amount) == (5_000, 5_000)
+    assert rows["py_3"].amount == 1_234
+    payouts = "id,amount,currency,status,created_at,arrival_date\r\npo_1,100.50,usd,in_transit,2026-11-20,2026-11-22\r\n"
+    assert import_payouts(engine=engine, source=io.StringIO(payouts), name="o.csv", actor="test").inserted == 1
+    with Session(engine) as s:
+        assert s.scalars(select(Payout)).one().amount == 10_050
+
+
+def test_payment_rows_with_unknown_customers_or_bad_money_are_rejected(engine: Engine) -> None:
+    payments = ("id,customer,amount,currency,fee,created_at,refunded_amount,refunded_at\r\n"
+                "py_1,cus_missing,49.001,usd,,2026-11-01,,\r\n"
+                "py_2,cus_missing,ten,usd,,2026-11-01,,\r\n")
+    with pytest.raises(ImportRejected) as info:
+        import_payments(engine=engine, source=io.StringIO(payments), name="p.csv", actor="test")
+    problems = [str(p) for p in info.value.problems]
+    assert any(p.startswith("line 2, column customer:") for p in problems)
+    assert any(p.startswith("line 2, column amount:") and "decimals" in p for p in problems)
+    assert any(p.startswith("line 3, column amount:") for p in problems)
+
+
+def test_export_memory_stays_flat_as_rows_grow(engine: Engine) -> None:
+    fill_demo_data(engine=engine, customers=4_000, seed=3, now=NOW)
+
+    class Sink(io.StringIO):
+        def write(self, text: str) -> int:  # a file on disk: written text does not stay in memory
+            return len(text)
+
+    def peak(text: str) -> tuple[int, int]:
+        tracemalloc.start()
+        rows = export_customers(engine=engine, query=parse_query(text, now=NOW), out=Sink(), batch=200)
+        _current, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return rows, top
+
+    (few, small), (many, large) = peak("seats:0"), peak("")
+    assert many > 5 * few
+    assert large < small * 2  # several times the rows, not several times the memory
