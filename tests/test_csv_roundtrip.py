@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.csv_io import EXPORT_HEADER, export_customers, neutralise, restore
 from storage.csv_read import ImportRejected
@@ -78,10 +78,10 @@ def test_admin_panel_headers_with_bom_and_odd_case_upsert_by_id_then_email(engin
                "Beta,B@BETA.EXAMPLE,1,canceled,2026-11-20T10:00:00Z,\r\n")
     assert load(engine, changed) == (0, 2, 0)
     with Session(engine) as s:
-        acme = s.scalars(select(Customer).where(Customer.external_id == "cus_1")).one()
+        acme = s.scalars(select(Customer).where(col(Customer.external_id) == "cus_1")).one()
         assert (acme.organization, acme.email, acme.seats, acme.status) == ("Acme Renamed", "new@acme.example", 5,
                                                                              "past_due")
-        beta = s.scalars(select(Customer).where(Customer.email_key == "b@beta.example")).one()
+        beta = s.scalars(select(Customer).where(col(Customer.email_key) == "b@beta.example")).one()
         assert beta.canceled_at == NOW
         assert s.scalar(select(func.count()).select_from(SeatChange)) == 1
 
@@ -130,7 +130,8 @@ def test_payments_and_payouts_import_in_minor_units_per_currency(engine: Engine,
     assert (rows["py_1"].amount, rows["py_1"].fee, rows["py_1"].currency) == (4_900, 490, "USD")
     assert (rows["py_2"].amount, rows["py_2"].refunded_amount) == (5_000, 5_000)
     assert rows["py_3"].amount == 1_234
-    payouts = "id,amount,currency,status,created_at,arrival_date\r\npo_1,100.50,usd,in_transit,2026-11-20,2026-11-22\r\n"
+    payouts = ("id,amount,currency,status,created_at,arrival_date\r\n"
+               "po_1,100.50,usd,in_transit,2026-11-20,2026-11-22\r\n")
     assert import_payouts(engine=engine, source=io.StringIO(payouts), name="o.csv", actor="test").inserted == 1
     with Session(engine) as s:
         assert s.scalars(select(Payout)).one().amount == 10_050
