@@ -37,7 +37,7 @@ def pg_url(worker_id: str) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is required under CI and is not reachable at 127.0.0.1:5432")
         pytest.skip("PostgreSQL not reachable")
-    name = f"cbtest_{worker_id}".replace("-", "_")
+    name = f"cbtest_{worker_id}_{os.getpid()}".replace("-", "_")  # unique even beside another test run
     admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1)
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str) ->
         return
     if not _pg_reachable():
         pytest.skip("PostgreSQL not reachable")
-    name = f"cbfresh_{worker_id}".replace("-", "_")
+    name = f"cbfresh_{worker_id}_{os.getpid()}".replace("-", "_")
     admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1)
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
