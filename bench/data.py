@@ -1,0 +1,104 @@
+"""Data-path benchmarks: CSV export (rows/s, peak memory) beside bare baselines, and CSV import (rows/s)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+# Each export runs in its own process so its peak RSS is its own.
+BOT_EXPORT = """
+import json, resource, sys, time
+from storage.db import make_engine
+from storage.csv_io import export_customers
+from storage.query import parse_query
+from bench.queries import fixed_now
+engine = make_engine(sys.argv[1])
+start = time.perf_counter()
+with open(sys.argv[2], "w", encoding="utf-8", newline="") as out:
+    rows = export_customers(engine=engine, query=parse_query("", now=fixed_now()), out=out)
+print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+STDLIB_EXPORT = """
+import csv, json, resource, sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1])
+start = time.perf_counter()
+rows = 0
+with open(sys.argv[2], "w", encoding="utf-8", newline="") as out:
+    writer = csv.writer(out, lineterminator="\\r\\n")
+    writer.writerow(["organization", "email", "seats", "status", "created_at", "canceled_at"])
+    for row in conn.execute("SELECT organization, email, seats, status, created_at, canceled_at FROM customer "
+                            "ORDER BY created_at DESC, id DESC"):
+        writer.writerow(row)
+        rows += 1
+print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+PG_COPY = """
+import json, resource, sys, time, psycopg
+start = time.perf_counter()
+rows = 0
+with psycopg.connect(sys.argv[1]) as conn, open(sys.argv[2], "wb") as out:
+    with conn.cursor().copy("COPY (SELECT organization, email, seats, status, created_at, canceled_at FROM customer "
+                            "ORDER BY created_at DESC, id DESC) TO STDOUT WITH CSV HEADER") as copy:
+        for chunk in copy:
+            out.write(chunk)
+            rows += bytes(chunk).count(b"\\n")
+print(json.dumps({"rows": rows - 1, "seconds": time.perf_counter() - start,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _run(script: str, *args: str) -> dict[str, Any]:
+    """Run a measuring script in a fresh interpreter and read its JSON line."""
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["rows_per_s"] = round(result["rows"] / result["seconds"])
+    result["peak_rss_mb"] = round(result["peak_rss_mb"], 1)
+    return result
+
+
+def bench_export(database_url: str, *, workdir: Path) -> dict[str, Any]:
+    """The bot's streaming export beside the stdlib loop and `sqlite3 -csv` (SQLite) or COPY (PostgreSQL)."""
+    target = str(workdir / "export.csv")
+    results: dict[str, Any] = {"bot": _run(BOT_EXPORT, database_url, target)}
+    if database_url.startswith("sqlite"):
+        path = database_url.split("///", 1)[1]
+        results["stdlib_loop"] = _run(STDLIB_EXPORT, path, target)
+        if shutil.which("sqlite3"):
+            start = time.perf_counter()
+            with open(target, "w") as out:
+                subprocess.run(["sqlite3", "-csv", "-header", path, "SELECT organization, email, seats, status, "
+                                "created_at, canceled_at FROM customer ORDER BY created_at DESC, id DESC"],
+                               stdout=out, check=True)
+            seconds = time.perf_counter() - start
+            results["sqlite3_cli"] = {"rows": results["bot"]["rows"], "seconds": round(seconds, 3),
+                                      "rows_per_s": round(results["bot"]["rows"] / seconds)}
+        results["ratio_vs_stdlib"] = round(results["bot"]["rows_per_s"] / results["stdlib_loop"]["rows_per_s"], 2)
+    else:
+        results["pg_copy"] = _run(PG_COPY, database_url.replace("+psycopg", ""), target)
+        results["ratio_vs_copy"] = round(results["bot"]["rows_per_s"] / results["pg_copy"]["rows_per_s"], 2)
+    return results
+
+
+def bench_import(source_url: str, empty_url: str) -> dict[str, Any]:
+    """Export every customer, then import that file into an empty store: rows/s of the import."""
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "customers.csv"
+        _run(BOT_EXPORT, source_url, str(csv_path))
+        env = {**os.environ, "DATABASE_URL": empty_url, "LOG_LEVEL": "WARNING"}
+        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, capture_output=True)
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "import", "customers", str(csv_path)], env=env,
+                              capture_output=True, text=True, check=True)
+        seconds = time.perf_counter() - start
+    rows = int(done.stdout.split(" rows")[0].split()[-1].replace(",", ""))
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds)}
