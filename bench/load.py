@@ -17,7 +17,7 @@ import httpx
 
 from bot.local_slack import SlackDouble, sign_slack_request, slash_command_body
 
-SECRET = "bench-signing-secret"  # noqa: S105  (a local benchmark, not a secret)
+SECRET = "bench-signing-secret"
 TERMS = ["harbor", "northwindanalytics7", "labs", "priya.chen", "status:canceled seats:1"]
 
 

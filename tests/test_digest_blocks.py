@@ -6,7 +6,6 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.blocks.limits import validate_message
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -21,6 +20,7 @@ from bot.blocks.digest import (
     subscriptions_list,
     tenure,
 )
+from bot.blocks.limits import validate_message
 from storage.digests import DigestContent, Org, Subscription, digest_content
 from storage.query import parse_query
 from tests.conftest import NOW
