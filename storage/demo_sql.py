@@ -72,7 +72,8 @@ def insert_payments(conn: Connection, *, now: datetime, base: int) -> int:
     sqlite = conn.dialect.name == "sqlite"
     stamp: Any = now.replace(tzinfo=None).isoformat(sep=" ") if sqlite else now
     conn.execute(text(_SQLITE_PAYMENTS if sqlite else _POSTGRES_PAYMENTS), {"now": stamp, "base": base})
-    return int(conn.execute(text("SELECT count(*) FROM payment WHERE customer_id > :base"), {"base": base}).scalar_one())
+    written = conn.execute(text("SELECT count(*) FROM payment WHERE customer_id > :base"), {"base": base})
+    return int(written.scalar_one())
 
 
 def payout_rows(conn: Connection, *, now: datetime, window_days: int = 14) -> list[tuple[Any, ...]]:
