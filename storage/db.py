@@ -90,6 +90,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 command.upgrade(cfg, revision)
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA optimize")  # refresh planner statistics when they are stale
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         return

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-# Payments: monthly for up to the 8 latest months of each paying customer's tenure, 10% platform fee, ~2% refunded
-# (half of them in full, some after the refund window). Pseudo-random but deterministic: hashes of ids.
+# Payments: monthly on the signup day for the 8 latest months of each paying customer's tenure, 10% platform fee, ~2%
+# refunded
+# (half in full, some after the refund window). Pseudo-random but deterministic: hashes of ids.
 _SQLITE_PAYMENTS = """
 WITH RECURSIVE months(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM months WHERE n < 7),
 paying AS (
@@ -19,7 +20,7 @@ paying AS (
 ),
 drawn AS (
     SELECT p.id, m.n, p.currency, p.units * CASE p.currency WHEN 'EUR' THEN 1900 ELSE 2000 END AS amount,
-           p.ended - 30 * m.n - ((p.id * 7919 + m.n * 104729) % 2000) / 1000.0 AS paid,
+           p.born + 30 * (CAST((p.ended - p.born) / 30 AS INT) - m.n) + ((p.id * 7919 + m.n) % 100) / 1000.0 AS paid,
            (p.id * 31 + m.n * 17) % 1000 AS luck, p.born
     FROM paying p JOIN months m ON m.n <= min(CAST((p.ended - p.born) / 30 AS INT), 7)
 )
@@ -41,8 +42,8 @@ WITH paying AS (
 ),
 drawn AS (
     SELECT p.id, m.n, p.currency, p.units * CASE p.currency WHEN 'EUR' THEN 1900 ELSE 2000 END AS amount,
-           p.ended - make_interval(days => 30 * m.n)
-               - ((p.id::bigint * 7919 + m.n * 104729) % 2000) * interval '86.4 seconds' AS paid,
+           p.born + make_interval(days => 30 * (floor(extract(epoch FROM p.ended - p.born) / 86400 / 30)::int - m.n))
+               + ((p.id::bigint * 7919 + m.n) % 100) * interval '86.4 seconds' AS paid,
            (p.id::bigint * 31 + m.n * 17) % 1000 AS luck, p.born
     FROM paying p
     JOIN generate_series(0, 7) AS m(n)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, text
 from sqlmodel import Session, col, select
 
 from storage.customers import _like_pattern, _window_conditions
-from storage.models import Customer, Payment, Payout, PayoutStatus
+from storage.models import Customer, Payment, PaymentDaily, Payout, PayoutStatus
 from storage.paging import Page, PageRequest, build_page, keyset
 from storage.query import Query
 
@@ -40,7 +40,7 @@ def balance(*, session: Session, now: datetime, refund_window_days: int) -> list
     totals = {str(c): int(n) for c, n in session.connection().execute(
         text("SELECT currency, amount - fee - refunded FROM payment_total"))}
     future = _net_by_currency(session, net, [col(Payment.created_at) > now])
-    pending = _net_by_currency(session, net, [col(Payment.created_at) > cutoff, col(Payment.created_at) <= now])
+    pending = _pending(session, net, cutoff=cutoff, now=now)
     payouts: dict[tuple[str, str], int] = {
         (c, s): int(a) for c, s, a in session.exec(
             select(col(Payout.currency), col(Payout.status), func.sum(Payout.amount))
@@ -65,6 +65,27 @@ def balance(*, session: Session, now: datetime, refund_window_days: int) -> list
             next_clearing_amount=amount,
         ))
     return result
+
+
+def _pending(session: Session, net: Any, *, cutoff: datetime, now: datetime) -> dict[str, int]:
+    """Net of payments in (cutoff, now]: whole UTC days from payment_daily, the two partial days from payments."""
+    first_day, last_day = cutoff.astimezone(UTC).date(), now.astimezone(UTC).date()
+    if (last_day - first_day).days < 2:
+        return _net_by_currency(session, net, [col(Payment.created_at) > cutoff, col(Payment.created_at) <= now])
+    after_first = datetime.combine(first_day + timedelta(days=1), time.min, tzinfo=UTC)
+    start_last = datetime.combine(last_day, time.min, tzinfo=UTC)
+    head = _net_by_currency(session, net, [col(Payment.created_at) > cutoff, col(Payment.created_at) < after_first])
+    tail = _net_by_currency(session, net, [col(Payment.created_at) >= start_last, col(Payment.created_at) <= now])
+    days = session.exec(
+        select(col(PaymentDaily.currency), func.sum(PaymentDaily.net))
+        .where(col(PaymentDaily.day) >= after_first.date().isoformat(), col(PaymentDaily.day) < last_day.isoformat())
+        .group_by(col(PaymentDaily.currency))
+    )
+    total: dict[str, int] = {}
+    for part in (head, tail, {str(c): int(n or 0) for c, n in days}):
+        for currency, amount in part.items():
+            total[currency] = total.get(currency, 0) + amount
+    return total
 
 
 def _net_by_currency(session: Session, net: Any, conditions: list[ColumnElement[bool]]) -> dict[str, int]:

@@ -56,6 +56,9 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_seats", "seats", "id"),
         Index("ix_customer_org", "organization", "id"),
         Index("ix_customer_canceled", "canceled_at"),
+        Index("ix_customer_status_seats", "status", "seats", "created_at", "id"),
+        Index("ix_customer_seats_created", "seats", "created_at", "id"),
+        Index("ix_customer_status_canceled", "status", "canceled_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -129,6 +132,17 @@ class PaymentTotal(SQLModel, table=True):
     amount: int = _bigint()
     fee: int = _bigint()
     refunded: int = _bigint()
+    count: int = _bigint()
+
+
+class PaymentDaily(SQLModel, table=True):
+    """Net earnings per currency and UTC day, kept by triggers, so the refund window sums days, not payments."""
+
+    __tablename__ = "payment_daily"
+
+    currency: str = Field(primary_key=True, max_length=3)
+    day: str = Field(primary_key=True, max_length=10)
+    net: int = _bigint()
     count: int = _bigint()
 
 

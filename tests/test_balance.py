@@ -114,3 +114,18 @@ def test_payment_and_payout_lists_filter_and_page(session: Session) -> None:
     payouts = list_payouts(session=session, query=parse_query("status:paid", now=NOW, domain=Domain.payouts),
                            page=PageRequest())
     assert [p.amount for p in payouts.items] == [1]
+
+
+def test_pending_from_daily_totals_equals_a_sum_over_every_payment(session: Session) -> None:
+    c = add_customer(session, "Spread")
+    payments = [add_payment(session, c, amount=1_000 + i, fee=i % 7, created_at=NOW - timedelta(hours=7 * i))
+                for i in range(120)]
+    refunded = payments[10]
+    refunded.refunded_amount = 300
+    refunded.refunded_at = NOW
+    session.add(refunded)
+    session.commit()
+    for now in (NOW, NOW - timedelta(hours=13, minutes=5), NOW - timedelta(days=3, seconds=1)):
+        cutoff = now - timedelta(days=14)
+        expected = sum(p.amount - p.fee - p.refunded_amount for p in payments if cutoff < p.created_at <= now)
+        assert _usd(session, now=now).pending == expected
