@@ -29,11 +29,37 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _term_condition(session: Session, term: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match on organization or email, served by a trigram index."""
-    if session.get_bind().dialect.name == "sqlite" and len(term) >= 3:
-        phrase = '"' + term.replace('"', '""') + '"'
-        fts = text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :phrase").bindparams(phrase=phrase)
+COUNT_CAP = 1000
+
+
+def _fts_phrase(term: str) -> str:
+    """A term as an FTS5 phrase (trigram tokenizer: a case-insensitive substring)."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def is_common(session: Session, term: str) -> bool:
+    """True when more than COUNT_CAP customers contain the term (probed on the trigram index, cheaply).
+
+    Terms under 3 characters have no trigrams to index: treat them as common, so pages and counts stop early.
+    """
+    if len(term) < 3:
+        return True
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    probe = text("SELECT count(*) FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH :p LIMIT :n)")
+    found = session.connection().execute(probe, {"p": _fts_phrase(term), "n": COUNT_CAP + 1}).scalar_one()
+    return int(found) > COUNT_CAP
+
+
+def _term_condition(session: Session, term: str, *, scan: bool = False) -> ColumnElement[bool]:
+    """Case-insensitive substring match on organization or email, served by a trigram index.
+
+    `scan` asks for the plain LIKE form: for a term most rows contain, walking the sort index and testing each row
+    finds a page sooner than collecting every match from the index and sorting them.
+    """
+    if session.get_bind().dialect.name == "sqlite" and len(term) >= 3 and not scan:
+        fts = text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :phrase").bindparams(
+            phrase=_fts_phrase(term))
         return col(Customer.id).in_(fts.columns(column("rowid", Integer)))
     pattern = _like_pattern(term)
     return or_(
@@ -52,15 +78,26 @@ def _window_conditions(column: Any, window: Window) -> list[ColumnElement[bool]]
     return conditions
 
 
-def customer_conditions(session: Session, query: Query) -> list[ColumnElement[bool]]:
-    """The WHERE clauses a query stands for (shared by lists, counts and exports)."""
-    conditions = [_term_condition(session, term) for term in query.terms]
+def customer_conditions(
+    session: Session, query: Query, *, scan_terms: frozenset[str] = frozenset(), for_page: bool = False
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses a query stands for (shared by lists, counts and exports).
+
+    For a page sorted by name or seats, the status test is written so the planner walks the sort index instead of
+    collecting every row of a common status and sorting them (`status || ''` hides the status index).
+    """
+    conditions = [_term_condition(session, term, scan=term in scan_terms) for term in query.terms]
     if query.statuses:
-        conditions.append(col(Customer.status).in_(query.statuses))
-    if query.seats_min is not None:
-        conditions.append(col(Customer.seats) >= query.seats_min)
-    if query.seats_max is not None:
-        conditions.append(col(Customer.seats) <= query.seats_max)
+        status = col(Customer.status)
+        hide = for_page and query.sort.key in ("organization", "seats")
+        conditions.append((status.concat("") if hide else status).in_(query.statuses))
+    if query.seats_min is not None and query.seats_min == query.seats_max:
+        conditions.append(col(Customer.seats) == query.seats_min)  # equality lets (seats, created_at) order too
+    else:
+        if query.seats_min is not None:
+            conditions.append(col(Customer.seats) >= query.seats_min)
+        if query.seats_max is not None:
+            conditions.append(col(Customer.seats) <= query.seats_max)
     conditions += _window_conditions(col(Customer.created_at), query.created)
     if query.canceled:
         conditions.append(col(Customer.status) == Status.canceled.value)
@@ -92,7 +129,8 @@ def count_customers(*, session: Session, query: Query) -> int:
 def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page[Customer]:
     """A page of customers matching the query, in its sort order, with the total count."""
     column = _SORT_COLUMNS[query.sort.key]
-    stmt = select(Customer).where(*customer_conditions(session, query))
+    common = frozenset(term for term in query.terms if is_common(session, term))
+    stmt = select(Customer).where(*customer_conditions(session, query, scan_terms=common, for_page=True))
     stmt, backwards = keyset(
         stmt, column=column, id_column=col(Customer.id), descending=query.sort.descending, page=page
     )
@@ -102,6 +140,12 @@ def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page
     def key(row: Customer) -> tuple[Any, int]:
         return getattr(row, attr), row.id or 0
 
+    if common:  # thousands match: count up to the cap ("1,000+") instead of counting them all
+        # Driven by the trigram index, this stops after COUNT_CAP + 1 matches however rare the other filters are.
+        capped = select(Customer.id).where(*customer_conditions(session, query)).limit(COUNT_CAP + 1).subquery()
+        total = int(session.exec(select(func.count()).select_from(capped)).one())
+        return build_page(rows, total=min(total, COUNT_CAP), page=page, backwards=backwards, key=key,
+                          capped=total > COUNT_CAP)
     return build_page(rows, total=count_customers(session=session, query=query), page=page,
                       backwards=backwards, key=key)
 

@@ -35,6 +35,7 @@ class Page(Generic[T]):
     total: int
     next_cursor: str | None
     prev_cursor: str | None
+    total_capped: bool = False  # more than `total` match; shown as "1,000+"
 
 
 def encode_cursor(value: Any, row_id: int) -> str:
@@ -81,7 +82,7 @@ def keyset(
 
 
 def build_page(
-    rows: list[T], *, total: int, page: PageRequest, backwards: bool, key: Any
+    rows: list[T], *, total: int, page: PageRequest, backwards: bool, key: Any, capped: bool = False
 ) -> Page[T]:
     """Trim the look-ahead row, restore order when paging backwards, and make neighbour cursors."""
     more = len(rows) > page.size
@@ -96,4 +97,5 @@ def build_page(
         total=total,
         next_cursor=encode_cursor(*key(last)) if has_next and last is not None else None,
         prev_cursor=encode_cursor(*key(first)) if has_prev and first is not None else None,
+        total_capped=capped,
     )

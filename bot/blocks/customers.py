@@ -68,7 +68,8 @@ def customers_page(
 ) -> Message:
     """A page of customers with its total, active filters and the buttons that act on it."""
     noun = "customer" if page.total == 1 else "customers"
-    summary = f"{page.total:,} {noun}" + (f" · page {state.page_no}" if page.total > len(page.items) else "")
+    count = f"{page.total:,}{'+' if page.total_capped else ''}"
+    summary = f"{count} {noun}" + (f" · page {state.page_no}" if page.total > len(page.items) else "")
     if filters:
         summary += f" · `{escape(clip(filters, 500))}`"
     shared = shared_by is not None
@@ -87,7 +88,7 @@ def customers_page(
             button("Share in channel", SHARE, value=_value(state)) if page.items else None,
             button("Open Product", OPEN_PRODUCT, url=product_url) if product_url else None,
         ))
-    text = f"{title}: {page.total:,} {noun}" + (f" ({filters})" if filters else "")
+    text = f"{title}: {count} {noun}" + (f" ({filters})" if filters else "")
     return message(text, blocks)
 
 
