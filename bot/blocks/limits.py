@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
@@ -52,7 +53,10 @@ def _validate_blocks(blocks: list[dict[str, Any]]) -> None:
         parsed = Block.parse(raw)
         if parsed is None:
             raise ValueError(f"unknown block {raw.get('type')!r}")
-        parsed.validate_json()
+        try:
+            parsed.validate_json()
+        except SlackObjectFormationError as exc:
+            raise ValueError(f"{raw.get('type')} block: {exc}") from exc
         kind = raw["type"]
         if kind == "section":
             _text(raw.get("text"), SECTION_TEXT, "section text")
