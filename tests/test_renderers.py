@@ -182,11 +182,11 @@ def test_usage_errors_refusals_and_export_messages_validate() -> None:
 def test_validation_catches_what_slack_would_reject() -> None:
     with pytest.raises(ValueError, match="blocks"):
         validate_message({"text": "x", "blocks": [{"type": "divider"}] * 51})
+    table = {"type": "table", "rows": [[{"type": "raw_text", "text": "a"}]]}
     with pytest.raises(ValueError, match="tables"):
-        table = {"type": "table", "rows": [[{"type": "raw_text", "text": "a"}]]}
         validate_message({"text": "x", "blocks": [table, table]})
+    long_header = {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}
     with pytest.raises(ValueError, match="header"):
-        long_header = {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}
         validate_message({"text": "x", "blocks": [long_header]})
     assert clip("abcdef", 4) == "abc…"
 
