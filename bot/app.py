@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, Respond
@@ -18,6 +19,7 @@ from bot.blocks.common import apology
 from bot.deps import Deps
 
 log = logging.getLogger("customers_bot")
+LISTENER_THREADS = 32
 
 
 def make_client(deps: Deps) -> WebClient:
@@ -46,6 +48,8 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
         token_verification_enabled=False,
         request_verification_enabled=True,
         process_before_response=process_before_response,
+        # Listeners ack first and then work; enough threads that a burst of slow answers never delays an ack.
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
     )
     digests.register(app, deps)  # before customers: it claims `/customers digest ...`
     customers.register(app, deps)

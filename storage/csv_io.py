@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, String, select, type_coerce
 from sqlmodel import col
 
 from storage.customers import customer_conditions, sort_columns
@@ -39,7 +40,12 @@ def format_instant(value: datetime | None) -> str:
     """ISO 8601 in UTC with a Z, or empty."""
     if value is None:
         return ""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _sqlite_instant(value: str | None) -> str:
+    """SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff': re-punctuate the text instead of parsing it (fast path)."""
+    return f"{value[:10]}T{value[11:]}Z" if value else ""
 
 
 def parse_instant(value: str) -> datetime:
@@ -55,16 +61,20 @@ def export_customers(*, engine: Engine, query: Query, out: TextIO, batch: int = 
     """Stream the customers a query matches as CSV in its sort order; returns the number of rows written."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_HEADER)
-    columns = (col(Customer.organization), col(Customer.email), col(Customer.seats), col(Customer.status),
-               col(Customer.created_at), col(Customer.canceled_at))
+    sqlite = engine.dialect.name == "sqlite"
+    stamps: tuple[Any, Any] = (col(Customer.created_at), col(Customer.canceled_at))
+    if sqlite:
+        stamps = (type_coerce(stamps[0], String), type_coerce(stamps[1], String))
+    fmt: Callable[[Any], str] = _sqlite_instant if sqlite else format_instant
+    columns = (col(Customer.organization), col(Customer.email), col(Customer.seats), col(Customer.status), *stamps)
     rows = 0
     with session_scope(engine) as session:
-        order = sort_columns(query)
-        stmt = select(*columns).where(*customer_conditions(session, query)).order_by(*order)
-        result = session.connection().execution_options(stream_results=True, yield_per=batch).execute(stmt)
+        stmt = select(*columns).where(*customer_conditions(session, query)).order_by(*sort_columns(query))
+        # sqlite3 cursors already fetch lazily; PostgreSQL needs a server-side cursor to keep memory flat.
+        result = session.connection().execution_options(stream_results=not sqlite, yield_per=batch).execute(stmt)
         for chunk in result.partitions(batch):
             writer.writerows(
-                (neutralise(org), neutralise(email), seats, status, format_instant(created), format_instant(canceled))
+                (neutralise(org), neutralise(email), seats, status, fmt(created), fmt(canceled))
                 for org, email, seats, status, created, canceled in chunk
             )
             rows += len(chunk)

@@ -24,6 +24,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the pragmas and pool settings each backend needs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        kwargs.setdefault("pool_size", 16)  # one connection per busy listener thread, without waiting
+        kwargs.setdefault("max_overflow", 32)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -41,9 +43,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute("PRAGMA cache_size=-32768")  # 32 MB per connection; no mmap, so memory stays what we ask for
     cur.execute("PRAGMA temp_store=MEMORY")
-    cur.execute("PRAGMA mmap_size=1073741824")
     cur.close()
 
 

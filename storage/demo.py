@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Engine, func, select, text
 
+from storage.bulk import bulk_insert, bulk_mode, db_ts
 from storage.db import session_scope
 from storage.demo_sql import insert_payments, payout_rows
 from storage.models import Customer
@@ -66,24 +67,17 @@ def fill_demo_data(*, engine: Engine, customers: int, seed: int, now: datetime) 
 
         def load() -> None:
             growth: list[tuple[int, int, datetime]] = []
-            _bulk(conn, "customer", CUSTOMER_COLUMNS, _customers(rng, now, customers, base, growth, sqlite))
+            bulk_insert(conn, "customer", CUSTOMER_COLUMNS, _customers(rng, now, customers, base, growth, sqlite))
             history = list(_history(rng, now, growth, sqlite))
-            _bulk(conn, "seat_change", ("customer_id", "old_seats", "new_seats", "at"), history)
+            bulk_insert(conn, "seat_change", ("customer_id", "old_seats", "new_seats", "at"), history)
             counts["payments"] = insert_payments(conn, now=now, base=base)
             payouts = payout_rows(conn, now=now)
-            _bulk(conn, "payout", ("external_id", "amount", "currency", "status", "created_at", "arrival_date"),
-                  [(*row[:4], _ts(row[4], sqlite), _ts(row[5], sqlite)) for row in payouts])
+            bulk_insert(conn, "payout", ("external_id", "amount", "currency", "status", "created_at", "arrival_date"),
+                  [(*row[:4], db_ts(row[4], sqlite), db_ts(row[5], sqlite)) for row in payouts])
             counts.update(seat_changes=len(history), payouts=len(payouts))
 
-        _bulk_mode(conn, load)
+        bulk_mode(conn, load)
     return DemoSummary(customers=customers, **counts)
-
-
-def _ts(value: datetime | None, sqlite: bool) -> Any:
-    """SQLite stores SQLAlchemy's naive-UTC text with microseconds; PostgreSQL takes aware datetimes."""
-    if value is None or not sqlite:
-        return value
-    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def _customers(
@@ -91,7 +85,7 @@ def _customers(
 ) -> Iterator[tuple[Any, ...]]:
     """Customer rows: signups over 18 months (every recent day too), a realistic status and seat mix."""
     rand, combos = rng.random, len(ORG_A) * len(ORG_B)
-    updated = _ts(now, sqlite)
+    updated = db_ts(now, sqlite)
     for i in range(n):
         cid = base + i + 1
         a, b, c = ORG_A[i % len(ORG_A)], ORG_B[(i // len(ORG_A)) % len(ORG_B)], ORG_C[(i * 7) % len(ORG_C)]
@@ -109,8 +103,8 @@ def _customers(
         canceled = created + (now - created) * rand() ** 0.5 if status == "canceled" else None
         if seats >= 2 and status != "canceled" and rand() < 0.125:
             growth.append((cid, seats, created))
-        yield (cid, f"cus_demo_{cid:07d}", f"{a} {b} {c}".strip(), email, email, seats, status, _ts(created, sqlite),
-               _ts(canceled, sqlite), updated)
+        yield (cid, f"cus_demo_{cid:07d}", f"{a} {b} {c}".strip(), email, email, seats, status, db_ts(created, sqlite),
+               db_ts(canceled, sqlite), updated)
 
 
 def _history(
@@ -120,78 +114,4 @@ def _history(
     for cid, seats, created in growth:
         old = max(1, seats - 1 - int(rng.random() * max(1, seats // 2)))
         at = now - (now - created) * rng.random() ** 3
-        yield (cid, old, seats, _ts(at, sqlite))
-
-
-def _bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
-    """Load with secondary indexes and per-row triggers off, then rebuild them once: same result, far faster."""
-    tables = ("customer", "payment", "seat_change")
-    if conn.dialect.name == "sqlite":
-        indexes = list(conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN {tables}"))
-        triggers = list(conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('customer', 'payment')"))
-        for name, _sql in indexes + triggers:
-            conn.exec_driver_sql(f"DROP {'INDEX' if (name, _sql) in indexes else 'TRIGGER'} {name}")
-        load()
-        for _name, sql in indexes + triggers:
-            conn.exec_driver_sql(sql)
-        conn.exec_driver_sql("INSERT INTO customer_fts(customer_fts) VALUES ('rebuild')")
-    else:
-        indexes = list(conn.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(:t) AND indexname NOT IN "
-            "(SELECT conname FROM pg_constraint)"), {"t": list(tables)}))
-        for name, _sql in indexes:
-            conn.exec_driver_sql(f"DROP INDEX {name}")
-        conn.exec_driver_sql("ALTER TABLE customer DISABLE TRIGGER status_count_sync")
-        conn.exec_driver_sql("ALTER TABLE payment DISABLE TRIGGER payment_total_sync")
-        load()
-        conn.exec_driver_sql("ALTER TABLE customer ENABLE TRIGGER status_count_sync")
-        conn.exec_driver_sql("ALTER TABLE payment ENABLE TRIGGER payment_total_sync")
-        for _name, sql in indexes:
-            conn.exec_driver_sql(sql)
-        conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('customer', 'id'), (SELECT max(id) FROM customer))")
-    _recount(conn)
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: a second, not a full scan
-    conn.exec_driver_sql("ANALYZE")
-
-
-def _recount(conn: Connection) -> None:
-    """Recompute the trigger-kept totals from the rows."""
-    conn.exec_driver_sql("DELETE FROM status_count")
-    conn.exec_driver_sql("INSERT INTO status_count(status, customers, seats) "
-                         "SELECT status, count(*), sum(seats) FROM customer GROUP BY status")
-    day = "substr(created_at, 1, 10)" if conn.dialect.name == "sqlite" else \
-        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-    conn.exec_driver_sql("DELETE FROM payment_daily")
-    conn.exec_driver_sql(f"INSERT INTO payment_daily(currency, day, net, count) SELECT currency, {day}, "
-                         "sum(amount - fee - refunded_amount), count(*) FROM payment GROUP BY 1, 2")
-    conn.exec_driver_sql("DELETE FROM payment_total")
-    conn.exec_driver_sql("INSERT INTO payment_total(currency, amount, fee, refunded, count) SELECT currency, "
-                         "sum(amount), sum(fee), sum(refunded_amount), count(*) FROM payment GROUP BY currency")
-
-
-def _bulk(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
-    """The fastest load each driver offers: executemany on SQLite, COPY on PostgreSQL."""
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    if conn.dialect.name == "sqlite":
-        statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        cursor = raw.cursor()
-        batch: list[tuple[Any, ...]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= 50_000:
-                cursor.executemany(statement, batch)
-                batch.clear()
-        cursor.executemany(statement, batch)
-        return
-    cursor = raw.cursor()
-    try:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # psycopg 3
-            for row in rows:
-                copy.write_row(row)
-    finally:
-        cursor.close()
+        yield (cid, old, seats, db_ts(at, sqlite))

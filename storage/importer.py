@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import col
 
+from storage.bulk import bulk_insert, bulk_mode, db_ts
 from storage.csv_read import Cells, ImportRejected, Problem, read_rows
 from storage.db import session_scope
 from storage.models import Customer, SeatChange, Status
@@ -21,6 +22,9 @@ CUSTOMER_ALIASES = {"external_id": "id", "created": "created_at", "canceled": "c
 CUSTOMER_REQUIRED = {"organization", "email", "seats", "status"}
 CUSTOMER_OPTIONAL = {"id", "created_at", "canceled_at"}
 BATCH = 20_000
+BULK_MIN_ROWS = 50_000
+_INSERT_COLUMNS = ("external_id", "organization", "email", "email_key", "seats", "status", "created_at",
+                   "canceled_at", "updated_at")
 _STATUSES = {s.value for s in Status}
 
 
@@ -147,15 +151,29 @@ def _upsert(conn: Connection, rows: list[_Row], *, now: datetime) -> ImportResul
             seat_changes.append({"customer_id": cid, "old_seats": seats, "new_seats": row.seats, "at": now})
     if problems:
         raise ImportRejected(problems)
-    table = Customer.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(inserts), BATCH):
-        conn.execute(insert(table), inserts[start:start + BATCH])
-    if updates:
-        stmt = update(table).where(table.c.id == bindparam("b_id"))
-        for start in range(0, len(updates), BATCH):
-            conn.execute(stmt, updates[start:start + BATCH])
-    if seat_changes:
-        conn.execute(insert(SeatChange.__table__), seat_changes)  # type: ignore[attr-defined]
+    def write() -> None:
+        table = Customer.__table__  # type: ignore[attr-defined]
+        if bulk:
+            sqlite = conn.dialect.name == "sqlite"
+            bulk_insert(conn, "customer", _INSERT_COLUMNS, (
+                tuple(db_ts(row[c], sqlite) if c.endswith("_at") else row[c] for c in _INSERT_COLUMNS)
+                for row in inserts))
+        else:
+            for start in range(0, len(inserts), BATCH):
+                conn.execute(insert(table), inserts[start:start + BATCH])
+        if updates:
+            stmt = update(table).where(table.c.id == bindparam("b_id"))
+            for start in range(0, len(updates), BATCH):
+                conn.execute(stmt, updates[start:start + BATCH])
+        if seat_changes:
+            conn.execute(insert(SeatChange.__table__), seat_changes)  # type: ignore[attr-defined]
+
+    # A backfill at least as large as the store: load with indexes and triggers off, rebuild them once.
+    bulk = len(inserts) >= max(BULK_MIN_ROWS, len(by_email))
+    if bulk:
+        bulk_mode(conn, write)
+    else:
+        write()
     return ImportResult(kind="customers", rows=len(rows), inserted=len(inserts), updated=len(updates),
                         unchanged=len(rows) - len(inserts) - len(updates))
 

@@ -166,3 +166,17 @@ def test_export_memory_stays_flat_as_rows_grow(engine: Engine) -> None:
     (few, small), (many, large) = peak("seats:0"), peak("")
     assert many > 5 * few
     assert large < small * 2  # several times the rows, not several times the memory
+
+
+def test_a_large_backfill_loads_in_bulk_with_the_same_result(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.importer
+
+    monkeypatch.setattr(storage.importer, "BULK_MIN_ROWS", 2)
+    text = "organization,email,seats,status\r\n" + "".join(
+        f"Bulk Harbor {i},b{i}@bulk.example,{i % 4},{'canceled' if i % 5 == 0 else 'active'}\r\n" for i in range(40))
+    assert load(engine, text) == (40, 0, 0)
+    with Session(engine) as s:
+        from storage.customers import count_by_status
+        assert count_by_status(session=s)["canceled"] == 8
+    assert export_text(engine, "harbor").count("\r\n") == 41
+    assert load(engine, text) == (0, 0, 40)

@@ -71,7 +71,8 @@ def _post_digest(deps: Deps, slack: DigestSlack) -> str:
         add_customer(session, "Fresh Org", email="boss@fresh.example", seats=2, created_at=NOW.replace(hour=3))
         add_customer(session, "Gone Org", email="gone@gone.example", status="canceled",
                      created_at=datetime(2026, 1, 5, tzinfo=UTC), canceled_at=NOW.replace(hour=4))
-    command(create_app(deps), slack, "digest subscribe 09:00 Europe/Berlin")
+    with time_machine.travel(NOW.replace(hour=6), tick=False):  # subscribed before today's 09:00 Berlin
+        command(create_app(deps), slack, "digest subscribe 09:00 Europe/Berlin")
     with time_machine.travel(NOW, tick=False):
         run_due(deps, make_client(deps))
     assert len(slack.posts("C1")) == 1
