@@ -19,7 +19,7 @@ from bot.blocks.common import apology
 from bot.deps import Deps
 
 log = logging.getLogger("customers_bot")
-LISTENER_THREADS = 32
+LISTENER_THREADS = 12
 
 
 def make_client(deps: Deps) -> WebClient:

@@ -44,7 +44,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA cache_size=-32768")  # 32 MB per connection; no mmap, so memory stays what we ask for
-    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 
