@@ -51,6 +51,10 @@ def serve(
 ) -> None:
     """Serve HTTP for production: POST /slack/events, GET /healthz, POST /platform/events, POST /stripe/webhook."""
     deps = deps_or_exit()  # validates settings and migrates once, before the workers start
+    for name, secret in (("SLACK_BOT_TOKEN", deps.settings.slack_bot_token),
+                         ("SLACK_SIGNING_SECRET", deps.settings.slack_signing_secret)):
+        if not secret.get_secret_value():
+            fail(f"{name} must be set to serve Slack over HTTP", code=2)
     deps.engine.dispose()
     if no_scheduler:
         os.environ[NO_SCHEDULER_ENV] = "1"

@@ -33,19 +33,6 @@ from tests.conftest import NOW
 
 pytestmark = pytest.mark.slow
 SECRET = "plat_load_secret_42"
-SERVER = """
-import os, uvicorn
-from starlette.applications import Starlette
-from bot.deps import Deps
-from bot.settings import Settings
-from bot.webhooks import routes
-from storage.db import make_engine
-settings = Settings()
-app = Starlette(routes=routes(Deps(settings=settings, engine=make_engine(settings.database_url))))
-uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), log_level="warning")
-"""
-
-
 def signed(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     """Body and headers for a platform event signed now."""
     body = json.dumps(event).encode()
@@ -129,13 +116,16 @@ def test_two_replicas_receiving_the_same_event_at_once_write_it_once(two_replica
 
 @pytest.fixture
 def server_process(db_url: str, tmp_path: Path) -> Iterator[str]:
-    """The webhook routes served by uvicorn in a separate process, configured from the environment."""
+    """The real `customers-bot serve` process, configured from the environment."""
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
-    env = {**os.environ, "DATABASE_URL": db_url, "PLATFORM_WEBHOOK_SECRET": SECRET, "PORT": str(port)}
+    env = {**os.environ, "DATABASE_URL": db_url, "PLATFORM_WEBHOOK_SECRET": SECRET,
+           "SLACK_SIGNING_SECRET": "unused", "SLACK_BOT_TOKEN": "xoxb-unused",
+           "LOG_LEVEL": "WARNING"}
     log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-c", SERVER], env=env, stdout=log, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--no-scheduler"], env=env, stdout=log, stderr=subprocess.STDOUT,
                             cwd=Path(__file__).parent.parent)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
