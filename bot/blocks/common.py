@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from bot.blocks.nav import PageState, encode_state
 from storage.csv_read import currency_exponent
 
 Message = dict[str, Any]
@@ -72,6 +73,18 @@ def actions(*elements: Block | None, block_id: str | None = None) -> Block | Non
     if block_id:
         block["block_id"] = block_id
     return block
+
+
+def raw_cell(text: str) -> Block:
+    """A plain table cell (never empty: Slack rejects empty text)."""
+    return {"type": "raw_text", "text": text or " "}
+
+
+def nav_button(action_id: str, label: str, state: PageState, *, page_no: int, after: str | None = None,
+               before: str | None = None) -> Block:
+    """A Previous/Next button carrying the query and the keyset position."""
+    target = PageState(command=state.command, query=state.query, after=after, before=before, page_no=max(page_no, 1))
+    return button(label, action_id, value=encode_state(target))
 
 
 def message(text: str, blocks: list[Block | None]) -> Message:

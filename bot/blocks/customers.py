@@ -19,6 +19,8 @@ from bot.blocks.common import (
     header,
     local_day,
     message,
+    nav_button,
+    raw_cell,
     section,
 )
 from bot.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, PAGE_NEXT, PAGE_PREV, SHARE, PageState, encode_state
@@ -37,10 +39,6 @@ def status_label(status: str) -> str:
     return f"{STATUS_MARKERS.get(status, '•')} {status.replace('_', ' ')}"
 
 
-def _raw(text: str) -> dict[str, Any]:
-    """A plain table cell."""
-    return {"type": "raw_text", "text": text or " "}
-
 
 def _mail_cell(email: str) -> dict[str, Any]:
     """A table cell whose email is a mailto link."""
@@ -51,12 +49,12 @@ def _mail_cell(email: str) -> dict[str, Any]:
 def customer_table(customers: list[Customer], *, tz: tzinfo, with_email: bool) -> Block:
     """One table block: organization, (email), seats, status, created."""
     head = ["Organization", *(["Email"] if with_email else []), "Seats", "Status", "Created"]
-    rows = [[_raw(h) for h in head]]
+    rows = [[raw_cell(h) for h in head]]
     for c in customers[:99]:
-        cells = [_raw(clip(c.organization, ORG_CELL))]
+        cells = [raw_cell(clip(c.organization, ORG_CELL))]
         if with_email:
             cells.append(_mail_cell(c.email))
-        cells += [_raw(f"{c.seats:,}"), _raw(status_label(c.status)), _raw(local_day(c.created_at, tz))]
+        cells += [raw_cell(f"{c.seats:,}"), raw_cell(status_label(c.status)), raw_cell(local_day(c.created_at, tz))]
         rows.append(cells)
     settings: list[dict[str, Any] | None] = [{"is_wrapped": True}, *([None] if with_email else []), {"align": "right"}]
     return {"type": "table", "rows": rows, "column_settings": settings}
@@ -80,9 +78,9 @@ def customers_page(
         blocks.append(section("No customers match. Try fewer filters, a shorter search word, or `/customers help`."))
     if not shared:
         blocks.append(actions(
-            _nav(PAGE_PREV, "◀ Previous", state, before=page.prev_cursor, page_no=state.page_no - 1)
+            nav_button(PAGE_PREV, "◀ Previous", state, before=page.prev_cursor, page_no=state.page_no - 1)
             if page.prev_cursor else None,
-            _nav(PAGE_NEXT, "Next ▶", state, after=page.next_cursor, page_no=state.page_no + 1)
+            nav_button(PAGE_NEXT, "Next ▶", state, after=page.next_cursor, page_no=state.page_no + 1)
             if page.next_cursor else None,
             button("Export CSV", EXPORT_CSV, value=_value(state)) if can_export and page.total else None,
             button("Share in channel", SHARE, value=_value(state)) if page.items else None,
@@ -91,12 +89,6 @@ def customers_page(
     text = f"{title}: {count} {noun}" + (f" ({filters})" if filters else "")
     return message(text, blocks)
 
-
-def _nav(action_id: str, label: str, state: PageState, *, page_no: int, after: str | None = None,
-         before: str | None = None) -> Block:
-    """A Previous/Next button carrying the query and the keyset position."""
-    target = PageState(command=state.command, query=state.query, after=after, before=before, page_no=max(page_no, 1))
-    return button(label, action_id, value=encode_state(target))
 
 
 def _value(state: PageState) -> str:

@@ -17,9 +17,10 @@ from bot.blocks.common import (
     header,
     local_day,
     message,
+    nav_button,
+    raw_cell,
     section,
 )
-from bot.blocks.customers import _nav
 from bot.blocks.nav import PAGE_NEXT, PAGE_PREV, PageState
 from storage.finance import Balance, PaymentRow
 from storage.models import Payout
@@ -56,10 +57,6 @@ def balance_message(balances: list[Balance], *, refund_window_days: int, tz: tzi
     return message(text if balances else "Balance: no payments yet", blocks)
 
 
-def _raw(text: str) -> dict[str, Any]:
-    """A plain table cell."""
-    return {"type": "raw_text", "text": text or " "}
-
 
 def _page(title: str, page: Page[Any], state: PageState, filters: str, head: list[str],
           rows: list[list[str]]) -> Message:
@@ -69,14 +66,15 @@ def _page(title: str, page: Page[Any], state: PageState, filters: str, head: lis
         summary += f" · `{escape(clip(filters, 500))}`"
     blocks: list[Block | None] = [header(title), context(summary)]
     if rows:
-        blocks.append({"type": "table", "rows": [[_raw(h) for h in head]] + [[_raw(c) for c in r] for r in rows[:99]],
+        cells = [[raw_cell(h) for h in head]] + [[raw_cell(c) for c in r] for r in rows[:99]]
+        blocks.append({"type": "table", "rows": cells,
                        "column_settings": [None, {"align": "right"}]})
     else:
         blocks.append(section(f"No {title.lower()} match. Try fewer filters."))
     blocks.append(actions(
-        _nav(PAGE_PREV, "◀ Previous", state, before=page.prev_cursor, page_no=state.page_no - 1)
+        nav_button(PAGE_PREV, "◀ Previous", state, before=page.prev_cursor, page_no=state.page_no - 1)
         if page.prev_cursor else None,
-        _nav(PAGE_NEXT, "Next ▶", state, after=page.next_cursor, page_no=state.page_no + 1)
+        nav_button(PAGE_NEXT, "Next ▶", state, after=page.next_cursor, page_no=state.page_no + 1)
         if page.next_cursor else None,
     ))
     return message(f"{title}: {page.total:,}" + (f" ({filters})" if filters else ""), blocks)
