@@ -37,11 +37,11 @@ def bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
             "(SELECT conname FROM pg_constraint)"), {"t": list(tables)}))
         for name, _sql in indexes:
             conn.exec_driver_sql(f"DROP INDEX {name}")
-        conn.exec_driver_sql("ALTER TABLE customer DISABLE TRIGGER status_count_sync")
-        conn.exec_driver_sql("ALTER TABLE payment DISABLE TRIGGER payment_total_sync")
+        for table in ("customer", "payment"):  # USER: ours, not the foreign-key constraint triggers
+            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         load()
-        conn.exec_driver_sql("ALTER TABLE customer ENABLE TRIGGER status_count_sync")
-        conn.exec_driver_sql("ALTER TABLE payment ENABLE TRIGGER payment_total_sync")
+        for table in ("customer", "payment"):
+            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         for _name, sql in indexes:
             conn.exec_driver_sql(sql)
         conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('customer', 'id'), (SELECT max(id) FROM customer))")
