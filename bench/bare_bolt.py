@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from slack_bolt import App
@@ -20,7 +21,7 @@ def asgi_app() -> Starlette:
     client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
     app = App(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client, token_verification_enabled=False)
 
-    @app.command("/customers")
+    @app.command(re.compile(r"^/"))  # every slash command the load sends
     def ack_only(ack: Any) -> None:
         ack()
 

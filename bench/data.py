@@ -18,12 +18,13 @@ import json, resource, sys, time
 from storage.db import make_engine
 from storage.csv_io import export_customers
 from storage.query import parse_query
-from bench.queries import fixed_now
+from datetime import UTC, datetime
 engine = make_engine(sys.argv[1])
+before = int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
 start = time.perf_counter()
 with open(sys.argv[2], "w", encoding="utf-8", newline="") as out:
-    rows = export_customers(engine=engine, query=parse_query("", now=fixed_now()), out=out)
-print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start,
+    rows = export_customers(engine=engine, query=parse_query("", now=datetime(2026, 11, 24, 12, tzinfo=UTC)), out=out)
+print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start, "rss_before_mb": round(before, 1),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 STDLIB_EXPORT = """
@@ -82,23 +83,44 @@ def bench_export(database_url: str, *, workdir: Path) -> dict[str, Any]:
             seconds = time.perf_counter() - start
             results["sqlite3_cli"] = {"rows": results["bot"]["rows"], "seconds": round(seconds, 3),
                                       "rows_per_s": round(results["bot"]["rows"] / seconds)}
-        results["ratio_vs_stdlib"] = round(results["bot"]["rows_per_s"] / results["stdlib_loop"]["rows_per_s"], 2)
+        results["ratio"] = round(results["bot"]["rows_per_s"] / results["stdlib_loop"]["rows_per_s"], 2)
     else:
         results["pg_copy"] = _run(PG_COPY, database_url.replace("+psycopg", ""), target)
-        results["ratio_vs_copy"] = round(results["bot"]["rows_per_s"] / results["pg_copy"]["rows_per_s"], 2)
+        results["ratio"] = round(results["bot"]["rows_per_s"] / results["pg_copy"]["rows_per_s"], 2)
+    Path(target).unlink(missing_ok=True)
     return results
 
 
-def bench_import(source_url: str, empty_url: str) -> dict[str, Any]:
-    """Export every customer, then import that file into an empty store: rows/s of the import."""
+# Runs the CLI as a child and reports the child's peak RSS (RUSAGE_CHILDREN of a fresh process is that child's).
+CHILD = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+print(json.dumps({"code": done.returncode, "seconds": time.perf_counter() - start, "stdout": done.stdout,
+                  "stderr": done.stderr[-2000:], "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def _import(csv_path: Path, env: dict[str, str]) -> dict[str, Any]:
+    """`customers-bot import customers FILE` in its own process: rows, seconds (process start included), peak RSS."""
+    out = subprocess.run([sys.executable, "-c", CHILD, sys.executable, "-m", "bot.cli", "import", "customers",
+                          str(csv_path)], env=env, capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    done = json.loads(out.stdout.strip().splitlines()[-1])
+    if done["code"] != 0:
+        raise RuntimeError(f"import failed: {done['stderr']}")
+    rows = int(done["stdout"].split(" rows")[0].split()[-1].replace(",", ""))
+    return {"rows": rows, "seconds": round(done["seconds"], 2), "rows_per_s": round(rows / done["seconds"]),
+            "peak_rss_mb": round(done["peak_rss_mb"], 1), "summary": done["stdout"].strip()}
+
+
+def bench_import(source_url: str, empty_url: str) -> dict[str, dict[str, Any]]:
+    """Export every customer, import that file into an empty store, then import it again (nothing changes)."""
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "customers.csv"
         _run(BOT_EXPORT, source_url, str(csv_path))
         env = {**os.environ, "DATABASE_URL": empty_url, "LOG_LEVEL": "WARNING"}
         subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, capture_output=True)
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "bot.cli", "import", "customers", str(csv_path)], env=env,
-                              capture_output=True, text=True, check=True)
-        seconds = time.perf_counter() - start
-    rows = int(done.stdout.split(" rows")[0].split()[-1].replace(",", ""))
-    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds)}
+        first = _import(csv_path, env)
+        again = _import(csv_path, env)
+    return {"import": first, "import_again": again}

@@ -10,6 +10,7 @@ import json
 import platform
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,20 +22,21 @@ from sqlalchemy import text
 from bench.data import bench_export, bench_import
 from bench.load import bench_http
 from bench.queries import bench_queries, fixed_now
+from bench.report import COLUMNS, Row, engine_rows, rows, title
 from storage.db import make_engine, upgrade
 from storage.demo import fill_demo_data, has_customers
 
 OUT = Path(__file__).parent / "out"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-TARGETS = {"search": 50, "lists": 30, "new_7d": 30, "churned_30d": 30, "digest_content": 150, "balance": 100}
 
 
-def store_url(engine_name: str, size: int, *, fresh: bool = False) -> str:
-    """A demo store of `size` customers on an engine, generated once and cached."""
-    suffix = "-empty" if fresh else ""
+def store_url(engine_name: str, size: int, *, seed: int = 1, empty: bool = False, drop: bool = False) -> str:
+    """Where the demo store of `size` customers and `seed` lives (cached); `empty` = its import target; `drop` =
+    start again from nothing."""
+    suffix = ("" if seed == 1 else f"-seed{seed}") + ("-empty" if empty else "")
     if engine_name == "sqlite":
         path = OUT / f"sqlite-{size}{suffix}.sqlite3"
-        if fresh:
+        if drop:
             for extra in ("", "-wal", "-shm"):
                 Path(f"{path}{extra}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
@@ -42,23 +44,23 @@ def store_url(engine_name: str, size: int, *, fresh: bool = False) -> str:
     admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", pool_size=1)
     with admin.connect() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-        if fresh and exists:
+        if drop and exists:
             conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        if fresh or not exists:
+        if drop or not exists:
             conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
-def prepare(url: str, size: int) -> dict[str, Any]:
+def prepare(url: str, size: int, seed: int) -> dict[str, Any]:
     """Migrate and fill the store with demo data unless it already holds it; returns the generation time."""
     engine = make_engine(url)
     upgrade(engine)
-    info: dict[str, Any] = {"cached": True}
+    info: dict[str, Any] = {"cached": True, "seed": seed}
     if not has_customers(engine=engine):
         start = time.perf_counter()
-        summary = fill_demo_data(engine=engine, customers=size, seed=1, now=fixed_now())
-        info = {"cached": False, "seconds": round(time.perf_counter() - start, 1), "payments": summary.payments}
+        summary = fill_demo_data(engine=engine, customers=size, seed=seed, now=fixed_now())
+        info = {"cached": False, "seed": seed, "seconds": round(time.perf_counter() - start, 1), "payments": summary.payments}
         if engine.dialect.name == "postgresql":
             with engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
@@ -81,70 +83,60 @@ def machine() -> dict[str, str]:
 
 
 def main() -> None:
-    """Parse arguments, run every benchmark, print the table and write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="100000,1000000")
+    """Parse arguments, run every benchmark, print the tables and write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100000,1000000", help="customers per store, comma-separated")
     parser.add_argument("--engines", default="sqlite,postgresql")
-    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=30, help="timed runs per query (after a warm-up)")
     parser.add_argument("--skip", default="", help="comma-separated: queries,export,import,http")
     parser.add_argument("--http-seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes and short runs (CI)")
+    parser.add_argument("--seed", type=int, default=1, help="demo data seed (stores are cached per size and seed)")
+    parser.add_argument("--regenerate", action="store_true", help="drop the cached stores and generate them again")
+    parser.add_argument("--smoke", action="store_true", help="2,000 customers, 3 repeats, 2 s of load (CI)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "latest.json"))
     args = parser.parse_args()
     if args.smoke:
         args.sizes, args.repeat, args.http_seconds, args.clients = "2000", 3, 2.0, 5
     skip = set(filter(None, args.skip.split(",")))
     OUT.mkdir(exist_ok=True)
-    report: dict[str, Any] = {"machine": machine(), "runs": []}
+    report: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                              "argv": sys.argv[1:], "runs": []}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     for engine_name in args.engines.split(","):
         for size in (int(s) for s in args.sizes.split(",")):
-            url = store_url(engine_name, size)
-            run: dict[str, Any] = {"engine": engine_name, "customers": size, "data": prepare(url, size)}
+            url = store_url(engine_name, size, seed=args.seed, drop=args.regenerate)
+            run: dict[str, Any] = {"engine": engine_name, "customers": size, "data": prepare(url, size, args.seed)}
             if "queries" not in skip:
-                run["queries"] = bench_queries(make_engine(url), now=fixed_now(), repeat=args.repeat)
+                engine = make_engine(url)
+                run["queries"] = bench_queries(engine, now=fixed_now(), repeat=args.repeat)
+                engine.dispose()
             if "export" not in skip:
                 run["export"] = bench_export(url, workdir=OUT)
             if "import" not in skip:
-                run["import"] = bench_import(url, store_url(engine_name, size, fresh=True))
+                run.update(bench_import(url, store_url(engine_name, size, seed=args.seed, empty=True, drop=True)))
             if "http" not in skip:
-                run["http"] = bench_http(url, clients=args.clients, seconds=args.http_seconds,
-                                         e2e_repeat=max(5, args.repeat // 2))
+                run["http"] = {"clients": args.clients, **bench_http(
+                    url, clients=args.clients, seconds=args.http_seconds, e2e_repeat=max(5, args.repeat))}
             report["runs"].append(run)
-            print_run(run)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+            print_table(title(run), COLUMNS, rows(run))
+            out.write_text(json.dumps(report, indent=2) + "\n")  # after every run, so a long run keeps its parts
+    versus = engine_rows(report["runs"])
+    if versus:
+        print_table("PostgreSQL against SQLite", ("figure", "PostgreSQL", "SQLite", "", "ratio", "target", "verdict"),
+                    versus)
+    print(f"results written to {out}")
 
 
-def print_run(run: dict[str, Any]) -> None:
-    """One table per engine and size, with targets marked."""
-    table = Table(title=f"{run['engine']} · {run['customers']:,} customers · {run['data'].get('payments', 0):,} payments")
-    for column in ("figure", "median", "p95", "baseline", "ratio", "target"):
-        table.add_column(column)
-    for name, result in run.get("queries", {}).items():
-        bot = result["bot"]
-        base = result.get("baseline_like")
-        ratio = f"{base['median_ms'] / bot['median_ms']:.1f}x faster" if base and bot["median_ms"] else ""
-        target = TARGETS.get(name)
-        verdict = "" if target is None else ("PASS" if bot["p95_ms"] <= target else "MISS") + f" ≤{target} ms"
-        table.add_row(name, f"{bot['median_ms']} ms", f"{bot['p95_ms']} ms",
-                      f"{base['median_ms']} ms LIKE" if base else "", ratio, verdict)
-    if "export" in run:
-        e = run["export"]
-        ratio = e.get("ratio_vs_stdlib", e.get("ratio_vs_copy"))
-        base = e.get("stdlib_loop", e.get("pg_copy"), )
-        table.add_row("export rows/s", f"{e['bot']['rows_per_s']:,}", f"{e['bot']['peak_rss_mb']} MB peak",
-                      f"{base['rows_per_s']:,}", f"{ratio}x", "≥0.7x, ≤200 MB")
-    if "import" in run:
-        table.add_row("import rows/s", f"{run['import']['rows_per_s']:,}", "", "", "", "≥50,000")
-    for name, h in run.get("http", {}).items():
-        if "rps" in h:
-            table.add_row(f"http {name}", f"{h['rps']} req/s", f"p50 {h['p50_ms']} / p99 {h['p99_ms']} ms",
-                          f"max {h['max_ms']} ms", f"{h['errors']} errors", "")
-        else:
-            table.add_row(f"http {name}", f"ack {h['ack_median_ms']} ms", f"answer p95 {h['answer_p95_ms']} ms",
-                          "", "", "")
-    Console(width=150).print(table)
+def print_table(heading: str, header: tuple[str, ...], body: list[Row]) -> None:
+    """A rich table, verdicts coloured."""
+    table = Table(title=heading, title_justify="left")
+    for column in header:
+        table.add_column(column, overflow="fold")
+    for row in body:
+        table.add_row(*row[:-1], f"[green]{row[-1]}[/]" if row[-1] == "PASS" else f"[red]{row[-1]}[/]")
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,8 +14,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.blocks.common import apology
 from bot.deps import Deps
+from handlers.common import log_failure, redact, tell_failure
 
 log = logging.getLogger("customers_bot")
 LISTENER_THREADS = 12
@@ -57,13 +56,20 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
     home.register(app, deps)
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], respond: Respond | None = None) -> None:
-        """Last resort: log with an id and tell the user briefly; never show a trace."""
-        error_id = uuid.uuid4().hex[:8]
-        log.error("error_id=%s unhandled %s: %s", error_id, type(error).__name__, str(error).splitlines()[:1],
-                  exc_info=error)
-        if respond is not None and body.get("response_url"):
-            msg = apology(error_id)
-            respond(text=msg["text"], blocks=msg["blocks"], response_type="ephemeral")
+    def on_error(error: Exception, body: dict[str, Any], client: WebClient, respond: Respond | None = None) -> None:
+        """Last resort: log with an id (no emails, no tokens) and tell the user briefly; never show a trace."""
+        error_id = log_failure(error, what=_what(body))
+        try:
+            tell_failure(body, client, respond, error_id)
+        except Exception as exc:  # Slack itself is failing; the log already has the id
+            log.warning("error_id=%s could not tell the user: %s", error_id, type(exc).__name__)
 
     return app
+
+
+def _what(body: dict[str, Any]) -> str:
+    """A short, email-free description of a request for the log: the command, action or event type."""
+    if body.get("command"):
+        return redact(f"{body['command']} {str(body.get('text') or '').partition(' ')[0][:20]}".strip())
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("action_id") or (body.get("event") or {}).get("type") or body.get("type") or "?")

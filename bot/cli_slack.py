@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from typing import Annotated
@@ -70,6 +71,8 @@ def shell(
     command: Annotated[str | None, typer.Option("-c", help="Run one command, print the answer, exit")] = None,
 ) -> None:
     """A local console that sends commands through the same App and renders what Slack would show."""
+    if "LOG_LEVEL" not in os.environ:  # a console, not a server: only warnings interleave with the answers
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     deps = deps_or_exit()
     console = Console(width=max(Console().width, 120) if command is None else 140)
     if demo and not has_customers(engine=deps.engine):

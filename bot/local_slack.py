@@ -37,6 +37,7 @@ class RecordedCall:
     headers: dict[str, str]
     status: int = 200
     error: str | None = None
+    result: dict[str, Any] | None = None  # the JSON the double answered with
 
     @property
     def token(self) -> str | None:
@@ -126,6 +127,8 @@ class SlackDouble:
         self._failures: dict[str, list[_Failure]] = {}
         self._not_in_channel: set[str] = set()
         self._users: dict[str, JSONDict] = {}
+        self._delays: dict[str, list[float]] = {}
+        self._released = threading.Event()
 
     # lifecycle and addresses
 
@@ -197,6 +200,11 @@ class SlackDouble:
         with self._cond:
             return list(self._responses.get(name, []))
 
+    def response_names(self) -> list[str]:
+        """The names of every response_url that received a POST."""
+        with self._cond:
+            return list(self._responses)
+
     def wait_for(
         self, predicate_or_method: str | Callable[[RecordedCall], bool], timeout: float = 5.0, *, count: int = 1
     ) -> RecordedCall:
@@ -228,6 +236,18 @@ class SlackDouble:
         with self._cond:
             self._failures.setdefault(method, []).append(failure)
 
+    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` only after `seconds` (a slow Slack, for concurrency tests)."""
+        with self._cond:
+            self._released.clear()
+            self._delays.setdefault(method, []).extend([seconds] * times)
+
+    def release_delays(self) -> None:
+        """Answer every delayed call now and drop the delays not yet used."""
+        with self._cond:
+            self._delays.clear()
+            self._released.set()
+
     def not_in_channel(self, channel_id: str) -> None:
         """Make the bot a non-member of `channel_id` until it calls conversations.join."""
         with self._cond:
@@ -243,7 +263,7 @@ class SlackDouble:
         with self._cond:
             for store in (self._calls, self._uploads):
                 store.clear()
-            for mapping in (self._responses, self._pending, self._failures, self._users):
+            for mapping in (self._responses, self._pending, self._failures, self._users, self._delays):
                 mapping.clear()
             self._not_in_channel.clear()
 
@@ -253,6 +273,11 @@ class SlackDouble:
         """Route one request; state changes and recording happen atomically."""
         url = urlsplit(path)
         kind, _, name = url.path.strip("/").partition("/")
+        with self._cond:
+            queue = self._delays.get(name) if kind == "api" else None
+            delay = queue.pop(0) if queue else 0.0
+        if delay:
+            self._released.wait(delay)  # outside the lock: other requests are answered meanwhile
         with self._cond:
             if kind == "api":
                 reply = self._api(name, _decode_params(url.query, headers, body), headers)
@@ -287,7 +312,7 @@ class SlackDouble:
         else:
             status, data = 200, _METHODS[method](self, params)
         error = None if status == 200 and data.get("ok") else str(data.get("error"))
-        self._calls.append(RecordedCall(method, params, headers, status, error))
+        self._calls.append(RecordedCall(method, params, headers, status, error, data))
         return _json(status, data, extra)
 
     def _take_failure(self, method: str) -> _Failure | None:
@@ -324,8 +349,8 @@ class SlackDouble:
                 "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
 
     def _post_message(self, p: JSONDict) -> JSONDict:
-        """chat.postMessage, with Slack's channel, text and block checks."""
-        channel = str(p.get("channel") or "")
+        """chat.postMessage, with Slack's channel, text and block checks (a user id posts in the app's DM)."""
+        channel = _dm_channel(str(p.get("channel") or ""))
         if not channel:
             return _err("channel_not_found")
         if channel in self._not_in_channel:
@@ -405,6 +430,8 @@ class SlackDouble:
         channel = p.get("channel_id") or p.get("channels")
         if channel and any(c in self._not_in_channel for c in str(channel).split(",")):
             return _err("not_in_channel")
+        if channel and any(c[:1] in ("U", "W") for c in str(channel).split(",")):
+            return _err("channel_not_found")  # files are shared into conversations (D...), not to user ids
         if any(self._pending.get(f.get("id", ""), {}).get("content") is None for f in files):
             return _err("file_not_found")
         shared = []
@@ -451,6 +478,11 @@ def _message_problem(p: JSONDict) -> str | None:
     if blocks is not None and (not isinstance(blocks, list) or len(blocks) > 50):
         return "invalid_blocks"
     return None if p.get("text") or blocks or p.get("attachments") else "no_text"
+
+
+def _dm_channel(channel: str) -> str:
+    """Slack opens the app's DM when chat.postMessage gets a user id; its id starts with D."""
+    return f"D{channel[1:]}" if channel[:1] in ("U", "W") else channel
 
 
 def _channel_name(channel_id: str) -> str:
@@ -525,6 +557,22 @@ def block_action_body(
     }
     if message_ts is not None:
         payload["message"] = {"type": "message", "ts": message_ts, "user": BOT_USER_ID, "bot_id": BOT_ID, "text": ""}
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def view_action_body(
+    action_id: str, value: str, *, user_id: str, view_id: str = "V0HOME", team_id: str = TEAM_ID
+) -> bytes:
+    """A `block_actions` body for a click in a view (App Home): no channel and no response_url, as Slack sends it."""
+    action = {"action_id": action_id, "block_id": action_id, "value": value, "type": "button",
+              "text": {"type": "plain_text", "text": value}, "action_ts": f"{time.time():.6f}"}
+    payload: JSONDict = {
+        "type": "block_actions", "token": VERIFICATION_TOKEN, "api_app_id": APP_ID, "trigger_id": _trigger_id(),
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "team": {"id": team_id, "domain": "test"}, "container": {"type": "view", "view_id": view_id},
+        "view": {"id": view_id, "type": "home", "team_id": team_id, "app_id": APP_ID}, "actions": [action],
+        "is_enterprise_install": False,
+    }
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
@@ -12,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import webhooks
+from bot import webhooks  # H-sync's routes; a missing module must stop start-up, not drop the endpoints
 from bot.app import create_app, make_client
 from bot.deps import Deps
 from bot.settings import load_settings
@@ -22,8 +24,11 @@ log = logging.getLogger("customers_bot.server")
 NO_SCHEDULER_ENV = "CUSTOMERS_BOT_NO_SCHEDULER"
 
 
-def create_server(deps: Deps) -> Starlette:
-    """The ASGI app: POST /slack/events (Bolt verifies signatures), GET /healthz, and the webhooks."""
+def create_server(deps: Deps, *, scheduler: bool = False) -> Starlette:
+    """The ASGI app: POST /slack/events (Bolt verifies signatures), GET /healthz, and the webhooks.
+
+    With `scheduler`, the digest scheduler runs while the server does (started and stopped by the lifespan).
+    """
     bolt = create_app(deps)
 
     async def slack_events(request: Request) -> Response:
@@ -40,20 +45,33 @@ def create_server(deps: Deps) -> Starlette:
             return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
         return JSONResponse({"ok": True})
 
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if not scheduler:
+            yield
+            return
+        from bot.scheduler import start_scheduler
+
+        running = start_scheduler(deps, make_client(deps))
+        try:
+            yield
+        finally:
+            running.shutdown(wait=False)
+
     routes = [Route("/slack/events", slack_events, methods=["POST"]), Route("/healthz", healthz, methods=["GET"]),
               *webhooks.routes(deps)]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def asgi_app() -> Starlette:
-    """Factory for `uvicorn --factory` (one call per worker process): settings from the environment."""
+    """Factory for `uvicorn --factory` (one call per worker process): settings from the environment.
+
+    Every worker runs its own digest scheduler (unless CUSTOMERS_BOT_NO_SCHEDULER is set): the digest runs are
+    claimed in the database, so posts stay exactly-once, and no worker is special.
+    """
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     engine = make_engine(settings.database_url)
     upgrade(engine)
     deps = Deps(settings=settings, engine=engine)
-    if not os.environ.get(NO_SCHEDULER_ENV):
-        from bot.scheduler import start_scheduler
-
-        start_scheduler(deps, make_client(deps))  # every worker runs one; digest claims keep posts exactly-once
-    return create_server(deps)
+    return create_server(deps, scheduler=not os.environ.get(NO_SCHEDULER_ENV))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import tempfile
 from collections.abc import Sequence
@@ -20,6 +22,7 @@ from bot.local_slack import (
     event_body,
     sign_slack_request,
     slash_command_body,
+    view_action_body,
 )
 from bot.settings import Settings
 from bot.terminal import find_button, render_message, render_view
@@ -104,6 +107,9 @@ class Shell:
         if "url" in button:
             self.console.print(f"(opens {button['url']} in the browser)", style="dim")
         self._next_turn()
+        if (self.last or {}).get("type") == "home":  # a click in App Home has no channel and no response_url
+            self.dispatch(view_action_body(button["action_id"], button.get("value", ""), user_id=self.user_id))
+            return
         url = self.slack.response_url(f"t{self.turn}")
         self.dispatch(block_action_body(button["action_id"], button.get("value", ""), user_id=self.user_id,
                                         channel_id=SHELL_CHANNEL, response_url=url))
@@ -137,12 +143,13 @@ class Shell:
                 self._show(call.params, f"posted in {call.params.get('channel', '')}")
             elif call.method == "views.publish":
                 render_view(call.params["view"], self.console)
+                self.last = call.params["view"]
         self.seen = len(calls)
         uploads = self.slack.uploads
         for upload in uploads[self.uploads_seen:]:
             path = self.files / upload.filename
             path.write_bytes(upload.content)
-            rows = max(upload.content.count(b"\r\n") - 1, 0)
+            rows = max(sum(1 for _ in csv.reader(io.StringIO(upload.content.decode("utf-8", "replace")))) - 1, 0)
             self.console.print(f"📎 {upload.filename} ({rows:,} rows) uploaded into thread {upload.thread_ts}; "
                                f"saved to {path}", style="green")
         self.uploads_seen = len(uploads)

@@ -1,100 +1,174 @@
-"""Render Block Kit messages and views in a terminal with rich, the way Slack would lay them out."""
+"""Render Block Kit messages and views in a terminal with rich, laid out the way Slack shows them."""
 
 from __future__ import annotations
 
+import html
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
+from rich.emoji import Emoji
 from rich.table import Table
 from rich.text import Text
 
-_LINK = re.compile(r"<(?:mailto:)?([^|<>]+)\|([^<>]+)>|<!date\^\d+\^[^|]*\|([^<>]+)>|<@([A-Z0-9_]+)>|<#([A-Z0-9]+)>")
+_TOKEN = re.compile(r"<([^<>]*)>")
+_STYLE = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])|(?<!\w)_([^_\n]+)_(?!\w)|`([^`\n]+)`|(?<!\w)~([^~\n]+)~(?!\w)")
+_STYLES = ("bold", "italic", "cyan", "strike")
+_JUSTIFY: dict[str, JustifyMethod] = {"left": "left", "center": "center", "right": "right"}
 
 
 def slack_text(text: str) -> str:
-    """mrkdwn to plain terminal text: links show their label, dates their fallback, mentions as @U."""
-    def sub(m: re.Match[str]) -> str:
-        return m.group(2) or m.group(3) or (f"@{m.group(4)}" if m.group(4) else f"#{m.group(5)}")
-
-    text = _LINK.sub(sub, text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    """mrkdwn to plain terminal text: dates show their fallback, mentions @U, links their label, emoji as emoji."""
+    return Emoji.replace(html.unescape(_TOKEN.sub(lambda m: _token(m.group(1)), text)))
 
 
-def _markup(text: str) -> Text:
-    """mrkdwn bold (*x*) and code (`x`) as rich styles."""
-    out = Text()
-    for part in re.split(r"(\*[^*\n]+\*|`[^`\n]+`)", slack_text(text)):
-        if part.startswith("*") and part.endswith("*") and len(part) > 2:
-            out.append(part[1:-1], style="bold")
-        elif part.startswith("`") and part.endswith("`") and len(part) > 2:
-            out.append(part[1:-1], style="cyan")
-        else:
-            out.append(part)
+def _token(inner: str) -> str:
+    """One `<...>` token of Slack's markup as readable text."""
+    target, _, label = inner.partition("|")
+    if target.startswith("!date^"):
+        return label or target
+    if target.startswith("@"):
+        return f"@{label or target[1:]}"
+    if target.startswith("#"):
+        return f"#{label or target[1:]}"
+    if target.startswith("!"):
+        return f"@{target[1:].split('^')[0]}"
+    if target.startswith("mailto:") or not label or label == target:
+        return label or target.removeprefix("mailto:")
+    return f"{label} ({target})"
+
+
+def _markup(text: str, style: str = "") -> Text:
+    """mrkdwn as rich Text: *bold*, _italic_, `code`, ~strike~; user data is never read as rich markup."""
+    out = Text(style=style)
+    plain = slack_text(text)
+    last = 0
+    for match in _STYLE.finditer(plain):
+        out.append(plain[last:match.start()])
+        group = next(i for i in range(4) if match.group(i + 1) is not None)
+        out.append(match.group(group + 1), style=_STYLES[group])
+        last = match.end()
+    out.append(plain[last:])
     return out
 
 
-def _cell(cell: dict[str, Any]) -> str:
-    """A table cell's visible text."""
-    if cell.get("type") in ("raw_text", "raw_number"):
-        return str(cell.get("text", ""))
+def _rich_elements(elements: list[Mapping[str, Any]]) -> str:
+    """The visible text of rich_text leaf elements."""
     parts: list[str] = []
-    for section in cell.get("elements", []):
-        for element in section.get("elements", []):
-            parts.append(str(element.get("text") or element.get("url") or ""))
+    for e in elements:
+        kind = e.get("type")
+        if kind == "text":
+            parts.append(str(e.get("text", "")))
+        elif kind == "link":
+            parts.append(str(e.get("text") or e.get("url", "")).removeprefix("mailto:"))
+        elif kind == "date":
+            parts.append(str(e.get("fallback") or e.get("timestamp", "")))
+        elif kind == "emoji":
+            parts.append(Emoji.replace(f":{e.get('name', '')}:"))
+        elif kind in ("user", "usergroup"):
+            parts.append(f"@{e.get('user_id') or e.get('usergroup_id', '')}")
+        elif kind == "channel":
+            parts.append(f"#{e.get('channel_id', '')}")
+        elif kind == "broadcast":
+            parts.append(f"@{e.get('range', '')}")
     return "".join(parts)
 
 
-def button_labels(msg: dict[str, Any]) -> list[str]:
-    """Every button's label in a message or view, in order."""
-    return [b["text"]["text"] for b in _buttons(msg)]
+def _rich_text(block: Mapping[str, Any]) -> str:
+    """A rich_text block (or table cell) as lines of text."""
+    lines = []
+    for part in block.get("elements", []):
+        if part.get("type") == "rich_text_list":
+            lines += [f"• {_rich_elements(item.get('elements', []))}" for item in part.get("elements", [])]
+        else:
+            lines.append(_rich_elements(part.get("elements", [])))
+    return "\n".join(lines)
 
 
-def find_button(msg: dict[str, Any], label: str) -> dict[str, Any] | None:
-    """The first button whose label contains `label` (case-insensitive), e.g. 'next' or 'export'."""
-    wanted = label.strip().lower()
-    return next((b for b in _buttons(msg) if wanted in b["text"]["text"].lower()), None)
+def _cell(cell: Mapping[str, Any]) -> Text:
+    """A table cell's visible text."""
+    if cell.get("type") == "rich_text":
+        bold = all(e.get("style", {}).get("bold") for p in cell.get("elements", []) for e in p.get("elements", []))
+        return Text(_rich_text(cell), style="bold" if bold else "")
+    return Text(str(cell.get("text", "")))
 
 
-def _buttons(msg: dict[str, Any]) -> list[dict[str, Any]]:
-    """All buttons of a message."""
-    return [e for block in msg.get("blocks", []) if block.get("type") == "actions"
-            for e in block.get("elements", []) if e.get("type") == "button"]
+def _buttons(msg: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every button of a message or view, in order (actions blocks and section accessories)."""
+    found: list[dict[str, Any]] = []
+    for block in msg.get("blocks") or []:
+        elements = block.get("elements", []) if block.get("type") == "actions" else [block.get("accessory") or {}]
+        found += [e for e in elements if e.get("type") == "button"]
+    return found
 
 
-def render_message(msg: dict[str, Any], console: Console) -> None:
-    """Print a message's blocks: headers, sections, fields, context, tables and buttons."""
+def button_labels(msg: Mapping[str, Any]) -> list[str]:
+    """Every button's label, in order."""
+    return [str(b["text"]["text"]) for b in _buttons(msg)]
+
+
+def find_button(msg: Mapping[str, Any], label: str) -> dict[str, Any] | None:
+    """The first button whose label starts with `label`, ignoring case and leading arrows (`next`, `prev`)."""
+    wanted = label.strip().casefold()
+    if not wanted:
+        return None
+    for b in _buttons(msg):
+        text = str(b["text"]["text"]).casefold()
+        if text.startswith(wanted) or re.sub(r"^\W+", "", text).startswith(wanted):
+            return b
+    return None
+
+
+def _table(block: Mapping[str, Any]) -> Table:
+    """A table block as a rich Table; the first row is the header."""
+    rows = block.get("rows") or [[]]
+    settings = list(block.get("column_settings") or [])
+    table = Table(header_style="bold", show_lines=False)
+    for i, cell in enumerate(rows[0]):
+        setting = settings[i] if i < len(settings) and settings[i] else {}
+        table.add_column(_cell(cell), justify=_JUSTIFY.get(setting.get("align", "left"), "left"),
+                         overflow="fold" if setting.get("is_wrapped") else "ellipsis")
+    for row in rows[1:]:
+        table.add_row(*[_cell(c) for c in row])
+    return table
+
+
+def render_message(msg: Mapping[str, Any], console: Console) -> None:
+    """Print a message's blocks: headers, sections, fields, context, tables, rich text and buttons."""
     blocks = msg.get("blocks") or [{"type": "section", "text": {"type": "mrkdwn", "text": msg.get("text", "")}}]
     for block in blocks:
         kind = block.get("type")
         if kind == "header":
-            console.print(Text(block["text"]["text"], style="bold underline"))
+            console.print(Text(slack_text(block["text"]["text"]), style="bold"))
         elif kind == "section":
             if "text" in block:
                 console.print(_markup(block["text"]["text"]))
             if block.get("fields"):
                 grid = Table.grid(padding=(0, 4))
-                fields = [_markup(f["text"]) for f in block["fields"]]
-                for _ in range(2):
-                    grid.add_column()
-                for i in range(0, len(fields), 2):
-                    grid.add_row(*fields[i:i + 2])
+                grid.add_column()
+                grid.add_column()
+                cells = [_markup(f["text"]) for f in block["fields"]]
+                for i in range(0, len(cells), 2):
+                    grid.add_row(*cells[i:i + 2])
                 console.print(grid)
         elif kind == "context":
-            console.print(Text(" · ".join(slack_text(e.get("text", "")) for e in block["elements"]), style="dim"))
+            parts = [_markup(e["text"], style="dim") for e in block.get("elements", []) if "text" in e]
+            console.print(Text(" · ", style="dim").join(parts))
         elif kind == "table":
-            rows = block["rows"]
-            table = Table(*[_cell(c) for c in rows[0]], header_style="bold")
-            for row in rows[1:]:
-                table.add_row(*[_cell(c) for c in row])
-            console.print(table)
+            console.print(_table(block))
+        elif kind == "rich_text":
+            console.print(Text(_rich_text(block)))
         elif kind == "actions":
-            console.print(Text("  ".join(f"[ {b['text']['text']} ]" for b in block["elements"]), style="bold blue"))
+            labels = [f"[ {b['text']['text']} ]" for b in block.get("elements", []) if b.get("type") == "button"]
+            console.print(Text("  ".join(labels), style="bold blue"))
         elif kind == "divider":
             console.rule(style="dim")
+        else:
+            console.print(Text(f"({kind} block)", style="dim"))
 
 
-def render_view(view: dict[str, Any], console: Console) -> None:
-    """Print a Home view like a message."""
-    console.rule("App Home")
+def render_view(view: Mapping[str, Any], console: Console) -> None:
+    """Print a Home tab (or modal) view under a rule."""
+    console.rule("App Home" if view.get("type") == "home" else "View")
     render_message(view, console)

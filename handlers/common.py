@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
+import re
+import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import Respond
+from slack_sdk import WebClient
 
 from bot.blocks.common import Message, apology, error_message
-from bot.deps import Deps
 from storage.paging import CursorError
 from storage.query import QueryError
 
 log = logging.getLogger("customers_bot")
+# Customer emails and Slack tokens never reach the log, not even inside a database error's parameters.
+_PRIVATE = re.compile(r"[\w.!#$%&*+/=?^~-]+@[\w-]+(?:\.[\w-]+)+|xox[a-z]-[\w-]+|xapp-[\w-]+", re.ASCII)
 
 
 class UserError(Exception):
@@ -27,6 +31,25 @@ def ephemeral(respond: Respond, msg: Message, *, replace: bool = False) -> None:
     respond(text=msg["text"], blocks=msg["blocks"], response_type="ephemeral", replace_original=replace)
 
 
+def redact(text: str) -> str:
+    """The text with email addresses and Slack tokens masked, for logs."""
+    return _PRIVATE.sub("<redacted>", text)
+
+
+def log_request(user_id: str, what: str, text: str = "") -> None:
+    """One line per command or click: who and what, without the text when it holds an address."""
+    shown = "<text with an address>" if "@" in text else text[:200]
+    log.info("request user=%s %s %s", user_id, what, shown)
+
+
+def log_failure(error: BaseException, *, what: str) -> str:
+    """Log an unexpected failure with a short id (redacted traceback) and return the id to show the user."""
+    error_id = uuid.uuid4().hex[:8]
+    trace = "".join(traceback.format_exception(error))
+    log.error("error_id=%s while handling %s: %s\n%s", error_id, what, type(error).__name__, redact(trace))
+    return error_id
+
+
 @contextmanager
 def answering(respond: Respond, *, what: str, replace: bool = False) -> Iterator[None]:
     """Show user mistakes as a specific ephemeral message, and anything else as an apology with a logged id."""
@@ -34,10 +57,8 @@ def answering(respond: Respond, *, what: str, replace: bool = False) -> Iterator
         yield
     except (QueryError, CursorError, UserError) as exc:
         ephemeral(respond, error_message(str(exc)), replace=False)
-    except Exception:
-        error_id = uuid.uuid4().hex[:8]
-        log.exception("error_id=%s while handling %s", error_id, what)
-        ephemeral(respond, apology(error_id), replace=replace)
+    except Exception as exc:
+        ephemeral(respond, apology(log_failure(exc, what=what)), replace=replace)
 
 
 def split_subcommand(text: str) -> tuple[str, str]:
@@ -56,8 +77,14 @@ def channel_of(body: dict[str, Any]) -> str:
     return str(body.get("channel_id") or (body.get("channel") or {}).get("id") or "")
 
 
-def tz_of(deps: Deps) -> Any:
-    """The zone dates are shown and parsed in."""
-    return deps.settings.timezone
-
-
+def tell_failure(body: dict[str, Any], client: WebClient, respond: Respond | None, error_id: str) -> None:
+    """Apologise where the person will see it: the response_url, the mention's thread, or a DM (App Home)."""
+    msg = apology(error_id)
+    event = body.get("event") or {}
+    if respond is not None and body.get("response_url"):
+        ephemeral(respond, msg)
+    elif event.get("type") == "app_mention" and event.get("channel"):
+        client.chat_postMessage(channel=event["channel"], thread_ts=event.get("thread_ts") or event.get("ts"),
+                                text=msg["text"], blocks=msg["blocks"])
+    elif body.get("type") == "block_actions" and user_of(body):
+        client.chat_postMessage(channel=user_of(body), text=msg["text"], blocks=msg["blocks"])

@@ -16,14 +16,24 @@ from bot.blocks.exports import export_on_its_way, not_in_channel
 from bot.blocks.help import customers_usage
 from bot.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, PAGE_NEXT, PAGE_PREV, SHARE, PageState, decode_state
 from bot.deps import Deps
-from handlers.common import UserError, answering, channel_of, ephemeral, split_subcommand, user_of
-from handlers.exports import CANNOT_POST, export_to_thread
+from handlers.common import (
+    UserError,
+    answering,
+    channel_of,
+    ephemeral,
+    log_request,
+    split_subcommand,
+    user_of,
+)
+from handlers.exports import CANNOT_POST, Exports
 from storage.customers import customer_detail, find_customers, list_customers
 from storage.db import session_scope
 from storage.paging import PageRequest
 from storage.query import Query, QueryError, Sort, parse_query, parse_window
 
 CUSTOMER_COMMANDS = ("list", "search", "new", "churned")
+DEFAULT_WINDOW = "7d"
+KNOWN = ("", "help", *CUSTOMER_COMMANDS, "show", "export")
 _WINDOW = re.compile(r"^(\d{1,4}[hdwmy]|today|yesterday|\d{4}-\d{2}-\d{2}(\.\.(\d{4}-\d{2}-\d{2})?)?)$", re.I)
 
 
@@ -31,18 +41,17 @@ def build_query(deps: Deps, command: str, text: str) -> tuple[Query, str]:
     """The query and title a subcommand stands for (shared by the command and its page buttons)."""
     now, tz = deps.clock(), deps.settings.timezone
     if command in ("new", "churned"):
-        first, _, rest = text.partition(" ")
-        window_text = first if first and _WINDOW.match(first) else ""
-        filters = rest if window_text else text
-        window = parse_window(window_text or "7d", now=now)
-        query = parse_query(filters, now=now, tz=tz)
-        label = window_text or "7d"
+        first, _, rest = text.strip().partition(" ")
+        window = first if first and _WINDOW.match(first) else ""
+        parse_window(window or DEFAULT_WINDOW, now=now)  # a bad window gets the message that names `new`'s forms
+        key = "created" if command == "new" else "canceled"
+        # The window becomes an ordinary created:/canceled: filter, so pages and exports read it the same way.
+        query = parse_query(f"{key}:{window or DEFAULT_WINDOW} {rest if window else text}", now=now, tz=tz)
+        label = window or DEFAULT_WINDOW
         span = f"last {label}" if label[:1].isdigit() and ".." not in label and "-" not in label else label
-        tokens = (f"window:{label}", *query.tokens)
-        if command == "new":
-            return replace(query.with_window(created=window), tokens=tokens), f"New signups · {span}"
-        churned = replace(query.with_window(canceled=window), sort=Sort(key="canceled", descending=True), tokens=tokens)
-        return churned, f"Churned · {span}"
+        if command == "churned" and not any(t.startswith("sort:") for t in query.tokens):
+            query = replace(query, sort=Sort(key="canceled", descending=True))
+        return query, f"{'New signups' if command == 'new' else 'Churned'} · {span}"
     query = parse_query(text, now=now, tz=tz)
     if command == "search":
         if not query.terms:
@@ -51,14 +60,26 @@ def build_query(deps: Deps, command: str, text: str) -> tuple[Query, str]:
     return query, "Customers"
 
 
+def shown_filters(query: Query, command: str) -> str:
+    """The filters for a page's header: what the title does not already say."""
+    tokens = query.tokens[1:] if command in ("new", "churned") else query.tokens
+    return " ".join(t for t in tokens if command != "search" or t.strip('"') not in query.terms)
+
+
+def export_filters(deps: Deps, state: PageState) -> str:
+    """The filter text that exports exactly the rows a page stands for (windows included)."""
+    query, _title = build_query(deps, state.command, state.query)
+    return " ".join(query.tokens)
+
+
 def render_page(deps: Deps, state: PageState, user_id: str, *, shared_by: str | None = None) -> Message:
     """Run the query a page state stands for and render that page."""
     query, title = build_query(deps, state.command, state.query)
     with session_scope(deps.engine) as session:
         page = list_customers(session=session, query=query, page=PageRequest(after=state.after, before=state.before))
-    filters = " ".join(t for t in query.tokens if not t.startswith("window:") and t not in query.terms)
-    return customers_page(page, state=state, title=title, filters=filters, product_url=deps.settings.product_url,
-                          tz=deps.settings.timezone, can_export=deps.settings.is_admin(user_id), shared_by=shared_by)
+    return customers_page(page, state=state, title=title, filters=shown_filters(query, state.command),
+                          product_url=deps.settings.product_url, tz=deps.settings.timezone,
+                          can_export=deps.settings.is_admin(user_id), shared_by=shared_by)
 
 
 def _show(deps: Deps, key: str, user_id: str) -> Message:
@@ -76,25 +97,29 @@ def _show(deps: Deps, key: str, user_id: str) -> Message:
     return customer_matches(found, key=key, tz=deps.settings.timezone)
 
 
-def start_export(deps: Deps, client: WebClient, respond: Respond, *, text: str, channel_id: str, user_id: str) -> None:
-    """Admins only: acknowledge, then post the parent message and upload the CSV into its thread."""
+def start_export(
+    deps: Deps, exports: Exports, client: WebClient, respond: Respond, *, text: str, channel_id: str, user_id: str
+) -> None:
+    """Admins only: say it is on its way, then post the parent message and upload the CSV into its thread."""
     if not deps.settings.is_admin(user_id):
         ephemeral(respond, refusal(needs="admin (exports)", granters=deps.settings.access_granters()))
         return
     query = parse_query(text, now=deps.clock(), tz=deps.settings.timezone)  # fail fast on typos, before the notice
     ephemeral(respond, export_on_its_way(filters=query.summary))
-    export_to_thread(deps=deps, client=client, query_text=text, channel_id=channel_id, thread_ts=None,
-                     user_id=user_id, tell_user=lambda msg: ephemeral(respond, msg))
+    exports.start(client=client, query_text=text, channel_id=channel_id, thread_ts=None, user_id=user_id,
+                  tell=lambda msg: ephemeral(respond, msg))
 
 
 def register(app: App, deps: Deps) -> None:
     """Register /customers, its buttons and @mention exports."""
+    exports = Exports(app, deps)
 
     @app.command("/customers")
     def customers_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
         sub, rest = split_subcommand(body.get("text", ""))
         user_id = user_of(body)
+        log_request(user_id, f"/customers {sub}" if sub in KNOWN else "/customers ?", rest)
         with answering(respond, what=f"/customers {sub}"):
             if sub in ("", "help"):
                 ephemeral(respond, customers_usage())
@@ -103,7 +128,7 @@ def register(app: App, deps: Deps) -> None:
             elif sub == "show":
                 ephemeral(respond, _show(deps, rest, user_id))
             elif sub == "export":
-                start_export(deps, client, respond, text=rest, channel_id=channel_of(body), user_id=user_id)
+                start_export(deps, exports, client, respond, text=rest, channel_id=channel_of(body), user_id=user_id)
             else:
                 usage = customers_usage()
                 lead = f"`{sub}` is not a /customers subcommand. Here is what it can do:"
@@ -118,6 +143,7 @@ def register(app: App, deps: Deps) -> None:
     @app.action(re.compile(f"^({PAGE_NEXT}|{PAGE_PREV})$"), matchers=[is_customer_page])
     def page_click(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        log_request(user_of(body), body["actions"][0]["action_id"])
         with answering(respond, what="customers page", replace=True):
             state = decode_state(body["actions"][0]["value"])
             ephemeral(respond, render_page(deps, state, user_of(body)), replace=True)
@@ -126,6 +152,7 @@ def register(app: App, deps: Deps) -> None:
     def share_click(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
         user_id, channel_id = user_of(body), channel_of(body)
+        log_request(user_id, SHARE)
         with answering(respond, what="share"):
             state = decode_state(body["actions"][0]["value"])
             msg = render_page(deps, state, user_id, shared_by=user_id)
@@ -139,11 +166,11 @@ def register(app: App, deps: Deps) -> None:
     @app.action(EXPORT_CSV)
     def export_click(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
+        log_request(user_of(body), EXPORT_CSV)
         with answering(respond, what="export button"):
             state = decode_state(body["actions"][0]["value"])
-            query, _title = build_query(deps, state.command, state.query)
-            start_export(deps, client, respond, text=_as_filters(query, state), channel_id=channel_of(body),
-                         user_id=user_of(body))
+            start_export(deps, exports, client, respond, text=export_filters(deps, state),
+                         channel_id=channel_of(body), user_id=user_of(body))
 
     @app.action(re.compile(f"^({OPEN_PRODUCT}|{MAILTO})$"))
     def link_click(ack: Ack) -> None:
@@ -155,6 +182,7 @@ def register(app: App, deps: Deps) -> None:
         sub, rest = split_subcommand(text)
         thread = event.get("thread_ts") or event.get("ts")
         user_id, channel_id = str(event.get("user", "")), str(event.get("channel", ""))
+        log_request(user_id, f"app_mention {sub if sub == 'export' else '?'}", rest)
         if sub != "export":
             say(text="Mention me with `export` and filters in a thread, e.g. `@Customers export status:canceled`, "
                      "and I'll upload the CSV there. For everything else use `/customers help`.", thread_ts=thread)
@@ -164,18 +192,14 @@ def register(app: App, deps: Deps) -> None:
                 thread_ts=thread)
             return
         try:
-            export_to_thread(deps=deps, client=client, query_text=rest, channel_id=channel_id,
-                             thread_ts=event.get("thread_ts"), user_id=user_id)
+            parse_query(rest, now=deps.clock(), tz=deps.settings.timezone)
         except QueryError as exc:
             say(text=str(exc), thread_ts=thread)
+            return
 
+        def tell(msg: Message) -> None:
+            client.chat_postMessage(channel=channel_id, thread_ts=thread, text=msg["text"], blocks=msg["blocks"])
 
-def _as_filters(query: Query, state: PageState) -> str:
-    """Export the rows a page shows: new/churned windows become explicit created:/canceled: filters."""
-    if state.command not in ("new", "churned"):
-        return state.query
-    window = query.created if state.command == "new" else query.canceled
-    key = "created" if state.command == "new" else "canceled"
-    span = f"{window.since.isoformat() if window.since else ''}..{window.until.isoformat() if window.until else ''}"
-    rest = " ".join(t for t in query.tokens if not t.startswith("window:"))
-    return f"{key}:{span} {rest}".strip()
+        exports.start(client=client, query_text=rest, channel_id=channel_id, thread_ts=event.get("thread_ts"),
+                      user_id=user_id, tell=tell)
+

@@ -29,7 +29,7 @@ from bot.blocks.digest import (
 from bot.deps import Deps
 from bot.scheduler import next_post
 from handlers.common import answering, channel_of, ephemeral, user_of
-from handlers.exports import export_to_thread
+from handlers.exports import Exports
 from storage.db import session_scope
 from storage.digests import (
     active_subscriptions,
@@ -116,6 +116,7 @@ def _in_dm(body: dict[str, Any]) -> bool:
 
 def register(app: App, deps: Deps) -> None:
     """Register `/customers digest ...` (before the customers handler) and the digest buttons."""
+    exports = Exports(app, deps)
 
     @app.command("/customers", matchers=[_is_digest])
     def on_digest(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -134,10 +135,9 @@ def register(app: App, deps: Deps) -> None:
         # Into the digest's own thread; an ephemeral preview has no thread, so the export gets a parent message.
         thread_ts = None if container.get("is_ephemeral") else (container.get("message_ts")
                                                                or (body.get("message") or {}).get("ts"))
-        with answering(respond, what="digest export"):
-            export_to_thread(deps=deps, client=client, query_text=str(body["actions"][0]["value"]),
-                             channel_id=channel_of(body) or str(container.get("channel_id") or ""),
-                             thread_ts=thread_ts, user_id=user_id, tell_user=lambda msg: ephemeral(respond, msg))
+        exports.start(client=client, query_text=str(body["actions"][0]["value"]),
+                      channel_id=channel_of(body) or str(container.get("channel_id") or ""),
+                      thread_ts=thread_ts, user_id=user_id, tell=lambda msg: ephemeral(respond, msg))
 
     @app.action(DIGEST_OPEN_PRODUCT)
     def on_open_product(ack: Ack) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.common import Message
+from bot.blocks.common import Message, apology
 from bot.blocks.exports import export_done_comment, export_parent, not_in_channel
 from bot.deps import Deps
+from handlers.common import log_failure
 from storage.csv_io import export_customers
 from storage.customers import count_customers
 from storage.db import session_scope
@@ -21,6 +25,38 @@ from storage.writes import record_audit
 
 log = logging.getLogger("customers_bot.exports")
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived"}
+EXPORT_THREADS = 4
+Tell = Callable[[Message], None]
+
+
+class Exports:
+    """Runs exports after the ack on threads of their own, so a million-row export never holds a listener thread."""
+
+    # Bolt acks on its listener threads: were they all busy exporting, new commands would miss Slack's 3 seconds.
+
+    def __init__(self, app: App, deps: Deps) -> None:
+        self.deps = deps
+        # The local shell (process_before_response) wants the file within the same turn: run inline there.
+        self.pool = (None if app.process_before_response
+                     else ThreadPoolExecutor(max_workers=EXPORT_THREADS, thread_name_prefix="export"))
+
+    def start(
+        self, *, client: WebClient, query_text: str, channel_id: str, thread_ts: str | None, user_id: str, tell: Tell
+    ) -> None:
+        """Export in the background; failures are logged with an id and the user gets the apology via `tell`."""
+        def job() -> None:
+            try:
+                export_to_thread(deps=self.deps, client=client, query_text=query_text, channel_id=channel_id,
+                                 thread_ts=thread_ts, user_id=user_id, tell_user=tell)
+            except Exception as exc:
+                error_id = log_failure(exc, what="export")
+                with contextlib.suppress(Exception):  # Slack may be what failed; the log has the id
+                    tell(apology(error_id))
+
+        if self.pool is None:
+            job()
+        else:
+            self.pool.submit(job)
 
 
 def export_to_thread(
@@ -39,7 +75,8 @@ def export_to_thread(
         if thread_ts is None:
             parent = client.chat_postMessage(channel=channel_id, **export_parent(
                 rows=rows, filters=query.summary, user_id=user_id))
-            thread_ts = str(parent["ts"])
+            # A user id as channel posts in the app's DM; the file must go to that conversation (D...).
+            channel_id, thread_ts = str(parent.get("channel") or channel_id), str(parent["ts"])
         fd, path = tempfile.mkstemp(prefix="customers-", suffix=".csv")
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:

@@ -12,7 +12,7 @@ from bot.blocks.finance import balance_message, payments_page, payouts_page
 from bot.blocks.help import finance_usage
 from bot.blocks.nav import PAGE_NEXT, PAGE_PREV, PageState, decode_state
 from bot.deps import Deps
-from handlers.common import answering, ephemeral, split_subcommand, user_of
+from handlers.common import answering, ephemeral, log_request, split_subcommand, user_of
 from storage.db import session_scope
 from storage.finance import balance, list_payments, list_payouts
 from storage.paging import PageRequest
@@ -51,10 +51,12 @@ def register(app: App, deps: Deps) -> None:
     @app.command("/finance")
     def finance_command(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        sub, rest = split_subcommand(body.get("text", ""))
+        known = sub in ("", "help", "balance", *FINANCE_COMMANDS)
+        log_request(user_of(body), f"/finance {sub}" if known else "/finance ?", rest)
         if not deps.settings.is_finance(user_of(body)):
             refuse(respond)
             return
-        sub, rest = split_subcommand(body.get("text", ""))
         with answering(respond, what=f"/finance {sub}"):
             if sub in ("", "help"):
                 ephemeral(respond, finance_usage())
@@ -76,6 +78,7 @@ def register(app: App, deps: Deps) -> None:
     @app.action(re.compile(f"^({PAGE_NEXT}|{PAGE_PREV})$"), matchers=[is_finance_page])
     def page_click(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        log_request(user_of(body), f"finance {body['actions'][0]['action_id']}")
         if not deps.settings.is_finance(user_of(body)):  # buttons can be forwarded: check the clicker
             refuse(respond)
             return

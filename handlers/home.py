@@ -8,19 +8,21 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.blocks.common import refusal
+from bot.blocks.common import Message, refusal
 from bot.blocks.home import home_view
 from bot.blocks.nav import HOME_CHURNED, HOME_EXPORT, HOME_NEW, HOME_ONE_SEAT, PageState
 from bot.deps import Deps
-from handlers.common import log, user_of
+from handlers.common import log_request, user_of
 from handlers.customers import render_page
-from handlers.exports import export_to_thread
+from handlers.exports import Exports
 from storage.customers import churned, count_by_status, new_signups, seat_totals
 from storage.db import session_scope
 from storage.finance import balance
 from storage.query import Window
 
-HOME_PAGES = {HOME_NEW: ("new", "7d"), HOME_CHURNED: ("churned", "7d"), HOME_ONE_SEAT: ("list", "seats:1")}
+# What each Home button shows (as the matching /customers command would); 1-seat orgs are the ones still paying.
+HOME_PAGES = {HOME_NEW: ("new", "7d"), HOME_CHURNED: ("churned", "7d"),
+              HOME_ONE_SEAT: ("list", "seats:1 status:active,trialing,past_due")}
 
 
 def build_home(deps: Deps, user_id: str) -> dict[str, Any]:
@@ -40,12 +42,14 @@ def build_home(deps: Deps, user_id: str) -> dict[str, Any]:
 
 def register(app: App, deps: Deps) -> None:
     """Register the Home tab and its buttons (answers arrive as a DM from the app)."""
+    exports = Exports(app, deps)
 
     @app.event("app_home_opened")
     def home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         user_id = str(event["user"])
+        log_request(user_id, "app_home_opened")
         client.views_publish(user_id=user_id, view=build_home(deps, user_id))
 
     @app.action(HOME_NEW)
@@ -54,6 +58,7 @@ def register(app: App, deps: Deps) -> None:
     def home_workflow(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         user_id = user_of(body)
+        log_request(user_id, action["action_id"])
         command, query = HOME_PAGES[action["action_id"]]
         msg = render_page(deps, PageState(command=command, query=query), user_id)
         client.chat_postMessage(channel=user_id, text=msg["text"], blocks=msg["blocks"])
@@ -66,5 +71,9 @@ def register(app: App, deps: Deps) -> None:
             client.chat_postMessage(channel=user_id, **refusal(needs="admin (exports)",
                                                                granters=deps.settings.access_granters()))
             return
-        log.info("home export user=%s", user_id)
-        export_to_thread(deps=deps, client=client, query_text="", channel_id=user_id, thread_ts=None, user_id=user_id)
+        log_request(user_id, HOME_EXPORT)
+
+        def tell(msg: Message) -> None:
+            client.chat_postMessage(channel=user_id, text=msg["text"], blocks=msg["blocks"])
+
+        exports.start(client=client, query_text="", channel_id=user_id, thread_ts=None, user_id=user_id, tell=tell)

@@ -19,6 +19,7 @@ from bot.local_slack import (
     event_body,
     sign_slack_request,
     slash_command_body,
+    view_action_body,
 )
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "sign_slack_request",
     "slack_double_fixture",
     "slash_command_body",
+    "view_action_body",
 ]
 
 @pytest.fixture(name="slack_double")

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
+from starlette.applications import Starlette
 
 from bot.blocks.limits import validate_message, validate_view
 from bot.deps import Deps
@@ -78,28 +80,54 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def bot(sqlite_engine: Engine, slack_double: SlackDouble) -> Iterator[Bot]:
-    """The real Starlette + Bolt server on a free port, talking to the Slack double."""
-    settings = Settings(slack_api_url=slack_double.api_url, slack_signing_secret=SecretStr(SECRET),
-                        slack_bot_token=SecretStr("xoxb-test"), admin_user_ids=frozenset({ADMIN}),
-                        finance_user_ids=frozenset({FINANCE}), product_url="https://app.example/admin",
-                        database_url=str(sqlite_engine.url))
-    deps = Deps(settings=settings, engine=sqlite_engine, clock=lambda: NOW)
+@contextmanager
+def serving(app: Starlette) -> Iterator[str]:
+    """Run an ASGI app under a real uvicorn server on a free port; yields its base URL."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_server(deps), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
-    yield Bot(url=f"http://127.0.0.1:{port}", slack=slack_double, engine=sqlite_engine)
-    server.should_exit = True
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
 
 
-@pytest.fixture
-def customers(sqlite_engine: Engine) -> None:
+def e2e_settings(slack: SlackDouble, engine: Engine) -> Settings:
+    """Settings aimed at the Slack double, with one admin and one finance user."""
+    return Settings(slack_api_url=slack.api_url, slack_signing_secret=SecretStr(SECRET),
+                    slack_bot_token=SecretStr("xoxb-test"), admin_user_ids=frozenset({ADMIN}),
+                    finance_user_ids=frozenset({FINANCE}), product_url="https://app.example/admin",
+                    database_url=str(engine.url))
+
+
+def validate_everything(slack: SlackDouble) -> None:
+    """Every message and view the bot sent stays inside Block Kit's limits (as Slack would check)."""
+    for call in slack.calls:
+        if call.method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
+            validate_message(call.params)
+        elif call.method == "views.publish":
+            validate_view(call.params["view"])
+    for name in slack.response_names():
+        for reply in slack.responses(name):
+            validate_message(reply)
+
+
+@pytest.fixture(name="bot")
+def bot_fixture(sqlite_engine: Engine, slack_double: SlackDouble) -> Iterator[Bot]:
+    """The real Starlette + Bolt server on a free port, talking to the Slack double."""
+    deps = Deps(settings=e2e_settings(slack_double, sqlite_engine), engine=sqlite_engine, clock=lambda: NOW)
+    with serving(create_server(deps)) as url:
+        yield Bot(url=url, slack=slack_double, engine=sqlite_engine)
+    validate_everything(slack_double)
+
+
+@pytest.fixture(name="customers")
+def customers_fixture(sqlite_engine: Engine) -> None:
     """Fifteen customers, a canceled one with a hostile name, and a payment."""
     from sqlmodel import Session
 

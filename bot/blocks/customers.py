@@ -1,9 +1,9 @@
-"""Customer answers: the paginated list (one table), the customer card and several-matches list."""
+"""Customer answers: the paginated list (one table), the customer card and the several-matches list."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import tzinfo
-from typing import Any
 from urllib.parse import quote
 
 from bot.blocks.common import (
@@ -13,123 +13,167 @@ from bot.blocks.common import (
     button,
     clip,
     context,
+    date_cell,
     day,
     escape,
+    escape_fallback,
+    fields,
     format_money,
     header,
-    local_day,
+    hide_emails,
+    line_sections,
+    link_button,
+    link_cell,
     message,
-    nav_button,
+    plural,
     raw_cell,
     section,
+    table,
 )
-from bot.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, PAGE_NEXT, PAGE_PREV, SHARE, PageState, encode_state
-from storage.customers import CustomerDetail
+from bot.blocks.nav import (
+    EXPORT_CSV,
+    MAILTO,
+    OPEN_PRODUCT,
+    SHARE,
+    TOO_LONG,
+    PageState,
+    page_buttons,
+    page_summary,
+    state_value,
+)
+from storage.customers import CurrencyTotals, CustomerDetail
 from storage.models import Customer
 from storage.paging import Page
 
 STATUS_MARKERS = {"active": "🟢", "trialing": "🔵", "past_due": "🟠", "unpaid": "🔴", "paused": "⏸️",
                   "incomplete": "⚪", "canceled": "⚫"}
 ORG_CELL = 60
-EMAIL_CELL = 80
+EMAIL_CELL = 60
+ORG_LINE = 80
+EMAIL_LINE = 100
+HISTORY_SHOWN = 10
+CURRENCIES_SHOWN = 12
+MATCHES_SHOWN = 10
+NO_MATCH = ("No customers match. Try fewer filters or a shorter search word; "
+            "`/customers help` lists every filter.")
 
 
 def status_label(status: str) -> str:
-    """A status with its marker, readable at a glance."""
+    """A status with its marker, readable at a glance: `🟠 past due`."""
     return f"{STATUS_MARKERS.get(status, '•')} {status.replace('_', ' ')}"
 
 
-
-def _mail_cell(email: str) -> dict[str, Any]:
-    """A table cell whose email is a mailto link."""
-    link = {"type": "link", "url": f"mailto:{quote(email, safe='@.+-_')}", "text": clip(email, EMAIL_CELL)}
-    return {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [link]}]}
+def mailto(email: str) -> str:
+    """A mailto: URL for an address."""
+    return "mailto:" + quote(email, safe="@.+-_")
 
 
 def customer_table(customers: list[Customer], *, tz: tzinfo, with_email: bool) -> Block:
-    """One table block: organization, (email), seats, status, created."""
-    head = ["Organization", *(["Email"] if with_email else []), "Seats", "Status", "Created"]
-    rows = [[raw_cell(h) for h in head]]
-    for c in customers[:99]:
-        cells = [raw_cell(clip(c.organization, ORG_CELL))]
+    """One table: organization, email (a mailto link, left out of shared copies), seats, status, created, canceled.
+
+    The Canceled column appears only when a customer on the page has canceled (churn lists, status:canceled).
+    """
+    canceled = any(c.canceled_at is not None for c in customers)
+    head = ["Organization", *(["Email"] if with_email else []), "Seats", "Status", "Created",
+            *(["Canceled"] if canceled else [])]
+    rows: list[list[Block]] = []
+    for c in customers:
+        org = c.organization if with_email else hide_emails(c.organization)
+        cells = [raw_cell(clip(org, ORG_CELL))]
         if with_email:
-            cells.append(_mail_cell(c.email))
-        cells += [raw_cell(f"{c.seats:,}"), raw_cell(status_label(c.status)), raw_cell(local_day(c.created_at, tz))]
+            cells.append(link_cell(mailto(c.email), clip(c.email, EMAIL_CELL)))
+        cells += [raw_cell(f"{c.seats:,}"), raw_cell(status_label(c.status)), date_cell(c.created_at, tz)]
+        if canceled:
+            cells.append(date_cell(c.canceled_at, tz))
         rows.append(cells)
-    settings: list[dict[str, Any] | None] = [{"is_wrapped": True}, *([None] if with_email else []), {"align": "right"}]
-    return {"type": "table", "rows": rows, "column_settings": settings}
+    seats_column = 2 if with_email else 1
+    settings: list[dict[str, object] | None] = [{"is_wrapped": True}, *[None] * (seats_column - 1), {"align": "right"}]
+    return table(head, rows, settings)
 
 
 def customers_page(
     page: Page[Customer], *, state: PageState, title: str, filters: str, product_url: str, tz: tzinfo,
     can_export: bool, shared_by: str | None = None,
 ) -> Message:
-    """A page of customers with its total, active filters and the buttons that act on it."""
-    noun = "customer" if page.total == 1 else "customers"
-    count = f"{page.total:,}{'+' if page.total_capped else ''}"
-    summary = f"{count} {noun}" + (f" · page {state.page_no}" if page.total > len(page.items) else "")
-    if filters:
-        summary += f" · `{escape(clip(filters, 500))}`"
+    """A page of customers: title, total and filters, one table, and the buttons that act on it.
+
+    With `shared_by` it is the in-channel copy: no email addresses anywhere, no buttons, and who shared it.
+    """
     shared = shared_by is not None
-    blocks: list[Block | None] = [header(title), context(summary + (f" · shared by <@{shared_by}>" if shared else ""))]
-    if page.items:
-        blocks.append(customer_table(page.items, tz=tz, with_email=not shared))
-    else:
-        blocks.append(section("No customers match. Try fewer filters, a shorter search word, or `/customers help`."))
+    shown: Callable[[str], str] = hide_emails if shared else str
+    summary = page_summary(total=page.total, capped=page.total_capped, shown=len(page.items), state=state,
+                           noun="customer", filters=shown(filters))
+    blocks: list[Block | None] = [
+        header(shown(title)),
+        context(summary, f"Shared by <@{shared_by}>" if shared else ""),
+        customer_table(page.items, tz=tz, with_email=not shared) if page.items else section(NO_MATCH),
+    ]
     if not shared:
+        value = state_value(state)
         blocks.append(actions(
-            nav_button(PAGE_PREV, "◀ Previous", state, before=page.prev_cursor, page_no=state.page_no - 1)
-            if page.prev_cursor else None,
-            nav_button(PAGE_NEXT, "Next ▶", state, after=page.next_cursor, page_no=state.page_no + 1)
-            if page.next_cursor else None,
-            button("Export CSV", EXPORT_CSV, value=_value(state)) if can_export and page.total else None,
-            button("Share in channel", SHARE, value=_value(state)) if page.items else None,
-            button("Open Product", OPEN_PRODUCT, url=product_url) if product_url else None,
+            *page_buttons(state, prev_cursor=page.prev_cursor, next_cursor=page.next_cursor),
+            button("Export CSV", EXPORT_CSV, value=value) if can_export and page.total and value else None,
+            button("Share in channel", SHARE, value=value) if page.items and value else None,
+            link_button("Open Product", OPEN_PRODUCT, product_url),
         ))
-    text = f"{title}: {count} {noun}" + (f" ({filters})" if filters else "")
-    return message(text, blocks)
-
-
-
-def _value(state: PageState) -> str:
-    """The state of the first page of this query (for export and share)."""
-    return encode_state(PageState(command=state.command, query=state.query, after=state.after,
-                                  before=state.before, page_no=state.page_no))
+        if value is None and (page.next_cursor or page.prev_cursor):
+            blocks.append(context(TOO_LONG))
+    count = f"{page.total:,}+ customers" if page.total_capped else plural(page.total, "customer")
+    text = escape_fallback(f"{shown(title)}: {count}" + (f" ({shown(filters)})" if filters else ""))
+    return message(text + (f", shared by <@{shared_by}>" if shared else ""), blocks)
 
 
 def customer_card(detail: CustomerDetail, *, show_finance: bool, product_url: str, tz: tzinfo) -> Message:
-    """One customer: status, seats and history, dates, finance totals (finance users), mailto and product buttons."""
+    """One customer: status, seats and their history, dates, finance totals (finance users), email and product."""
     c = detail.customer
-    fields = [f"*Status*\n{status_label(c.status)}", f"*Seats*\n{c.seats:,}", f"*Created*\n{day(c.created_at, tz)}",
-              f"*Canceled*\n{day(c.canceled_at, tz)}" if c.canceled_at else None,
-              f"*Email*\n<mailto:{quote(c.email, safe='@.+-_')}|{escape(clip(c.email, 200))}>",
-              f"*Platform id*\n`{escape(c.external_id)}`" if c.external_id else None]
     blocks: list[Block | None] = [
         header(c.organization),
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields if f]},
+        fields(
+            f"*Status*\n{status_label(c.status)}",
+            f"*Seats*\n{c.seats:,}",
+            f"*Created*\n{day(c.created_at, tz)}",
+            f"*Canceled*\n{day(c.canceled_at, tz)}" if c.canceled_at else None,
+            f"*Email*\n<{mailto(c.email)}|{escape(clip(c.email, EMAIL_LINE))}>",
+            f"*Platform id*\n`{escape(clip(c.external_id, 200))}`" if c.external_id else None,
+        ),
     ]
     if detail.seat_history:
-        lines = [f"• {h.old_seats:,} → {h.new_seats:,} seats · {day(h.at, tz)}" for h in detail.seat_history[:10]]
-        blocks.append(section("*Seat history*\n" + "\n".join(lines)))
+        lines = [f"• {h.old_seats:,} → {h.new_seats:,} seats ({h.new_seats - h.old_seats:+,}) · {day(h.at, tz)}"
+                 for h in detail.seat_history[:HISTORY_SHOWN]]
+        blocks.append(section("*Seat history* (latest first)\n" + "\n".join(lines)))
     if show_finance:
-        if detail.totals:
-            lines = [f"• {t.currency}: paid {format_money(t.paid, t.currency)}, refunded "
-                     f"{format_money(t.refunded, t.currency)} over {t.payments:,} payments, last "
-                     f"{day(t.last_payment_at, tz)}" for t in detail.totals[:20]]
-            blocks.append(section("*Finance*\n" + "\n".join(lines)))
-        else:
-            blocks.append(section("*Finance*\nNo payments yet."))
+        blocks.append(section("*Payments*\n" + _totals(detail.totals, tz)))
     blocks.append(actions(
-        button("Email", MAILTO, url=f"mailto:{quote(c.email, safe='@.+-_')}"),
-        button("Open Product", OPEN_PRODUCT, url=product_url) if product_url else None,
+        link_button("Email", MAILTO, mailto(c.email)),
+        link_button("Open Product", OPEN_PRODUCT, product_url),
     ))
-    return message(f"{c.organization}: {c.status}, {c.seats} seats", blocks)
+    text = f"{c.organization}: {c.status.replace('_', ' ')}, {plural(c.seats, 'seat')}"
+    return message(escape_fallback(text), blocks)
+
+
+def _totals(totals: list[CurrencyTotals], tz: tzinfo) -> str:
+    """One line per currency: paid, refunded, how many payments, the last one."""
+    if not totals:
+        return "No payments yet."
+    lines = [f"• *{t.currency}* · paid {format_money(t.paid, t.currency)} over {plural(t.payments, 'payment')}"
+             f" · refunded {format_money(t.refunded, t.currency)} · last payment {day(t.last_payment_at, tz)}"
+             for t in totals[:CURRENCIES_SHOWN]]
+    if len(totals) > CURRENCIES_SHOWN:
+        lines.append(f"• and {plural(len(totals) - CURRENCIES_SHOWN, 'more currency', 'more currencies')}")
+    return "\n".join(lines)
 
 
 def customer_matches(customers: list[Customer], *, key: str, tz: tzinfo) -> Message:
-    """Several customers matched `show`: list them so the user can pick one."""
-    lines = [f"• *{escape(clip(c.organization, 120))}* · {escape(clip(c.email, 120))} · {status_label(c.status)} · "
-             f"{c.seats:,} seats · since {day(c.created_at, tz)}" for c in customers[:10]]
-    more = " (showing the first 10)" if len(customers) > 10 else ""
-    text = f"{len(customers)} customers match {key!r}{more}. Show one with its email: `/customers show EMAIL`."
-    return message(text, [section(escape(text)), section("\n".join(lines))])
+    """Several customers matched `show`: a short line each, and how to pick one."""
+    listed = customers[:MATCHES_SHOWN]
+    lines = [f"• *{escape(clip(c.organization, ORG_LINE))}* · {escape(clip(c.email, EMAIL_LINE))} · "
+             f"{status_label(c.status)} · {plural(c.seats, 'seat')} · since {day(c.created_at, tz)}" for c in listed]
+    count = f"{MATCHES_SHOWN}+" if len(customers) > MATCHES_SHOWN else f"{len(customers):,}"
+    example = f"`/customers show {escape(clip(listed[0].email, EMAIL_LINE))}`" if listed else "`/customers show EMAIL`"
+    lead = (f"*{count} customers match “{escape(clip(key, ORG_LINE))}”.* Be more specific, "
+            f"or show one by its email, e.g. {example}.")
+    blocks: list[Block | None] = [section(lead), *line_sections(lines)]
+    if len(customers) > MATCHES_SHOWN:
+        blocks.append(context(f"Showing the first {MATCHES_SHOWN}. `/customers search` lists them all with filters."))
+    text = f"{count} customers match “{clip(key, ORG_LINE)}”; be more specific or use the exact email"
+    return message(escape_fallback(text), blocks)
