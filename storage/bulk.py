@@ -8,6 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from storage.db import CACHE_KIB
+
+BULK_CACHE_KIB = -1_048_576  # 1 GiB while a bulk load rebuilds indexes (negative: KiB, SQLite's convention)
+
 
 def db_ts(value: datetime | None, sqlite: bool) -> Any:
     """SQLite stores SQLAlchemy's naive-UTC text with microseconds; PostgreSQL takes aware datetimes."""
@@ -20,6 +24,8 @@ def bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
     """Load with secondary indexes and per-row triggers off, then rebuild them once: same result, far faster."""
     tables = ("customer", "payment", "seat_change")
     if conn.dialect.name == "sqlite":
+        # Index builds and the FTS rebuild sort millions of keys: a large page cache for this load only.
+        conn.exec_driver_sql(f"PRAGMA cache_size={BULK_CACHE_KIB}")
         indexes = list(conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
             f"AND tbl_name IN {tables}"))
@@ -49,6 +55,8 @@ def bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: a second, not a full scan
     conn.exec_driver_sql("ANALYZE")
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size={CACHE_KIB}")
 
 
 def recount(conn: Connection) -> None:
@@ -58,12 +66,22 @@ def recount(conn: Connection) -> None:
                          "SELECT status, count(*), sum(seats) FROM customer GROUP BY status")
     day = "substr(created_at, 1, 10)" if conn.dialect.name == "sqlite" else \
         "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    # One pass over the payments; both totals come from its (currency, day) groups, a few thousand rows.
+    days = list(conn.exec_driver_sql(f"SELECT currency, {day}, sum(amount), sum(fee), sum(refunded_amount), "
+                                     "count(*) FROM payment GROUP BY 1, 2"))
+    totals: dict[str, list[int]] = {}
+    for currency, _day, amount, fee, refunded, count in days:
+        total = totals.setdefault(currency, [0, 0, 0, 0])
+        for i, value in enumerate((amount, fee, refunded, count)):
+            total[i] += int(value)
     conn.exec_driver_sql("DELETE FROM payment_daily")
-    conn.exec_driver_sql(f"INSERT INTO payment_daily(currency, day, net, count) SELECT currency, {day}, "
-                         "sum(amount - fee - refunded_amount), count(*) FROM payment GROUP BY 1, 2")
     conn.exec_driver_sql("DELETE FROM payment_total")
-    conn.exec_driver_sql("INSERT INTO payment_total(currency, amount, fee, refunded, count) SELECT currency, "
-                         "sum(amount), sum(fee), sum(refunded_amount), count(*) FROM payment GROUP BY currency")
+    if totals:
+        conn.execute(text("INSERT INTO payment_daily(currency, day, net, count) VALUES (:c, :d, :n, :k)"),
+                     [{"c": c, "d": d, "n": int(a) - int(f) - int(r), "k": int(k)} for c, d, a, f, r, k in days])
+        conn.execute(text("INSERT INTO payment_total(currency, amount, fee, refunded, count) "
+                          "VALUES (:c, :a, :f, :r, :k)"),
+                     [{"c": c, "a": a, "f": f, "r": r, "k": k} for c, (a, f, r, k) in totals.items()])
 
 
 def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:

@@ -18,6 +18,7 @@ from sqlmodel import Session
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same in every process that upgrades this database.
 _PG_MIGRATION_LOCK = 7_202_611_24
+CACHE_KIB = -32_768  # SQLite page cache per connection: 32 MiB (negative: KiB, SQLite's convention)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -43,7 +44,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA cache_size=-32768")  # 32 MB per connection; no mmap, so memory stays what we ask for
+    cur.execute(f"PRAGMA cache_size={CACHE_KIB}")  # no mmap, so memory stays what we ask for
     cur.close()
 
 

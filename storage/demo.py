@@ -71,12 +71,13 @@ def fill_demo_data(*, engine: Engine, customers: int, seed: int, now: datetime) 
             history = list(_history(rng, now, growth, sqlite))
             bulk_insert(conn, "seat_change", ("customer_id", "old_seats", "new_seats", "at"), history)
             counts["payments"] = insert_payments(conn, now=now, base=base)
-            payouts = payout_rows(conn, now=now)
-            bulk_insert(conn, "payout", ("external_id", "amount", "currency", "status", "created_at", "arrival_date"),
-                  [(*row[:4], db_ts(row[4], sqlite), db_ts(row[5], sqlite)) for row in payouts])
-            counts.update(seat_changes=len(history), payouts=len(payouts))
+            counts["seat_changes"] = len(history)
 
         bulk_mode(conn, load)
+        payouts = payout_rows(conn, now=now)  # from the daily totals bulk_mode has just rebuilt
+        bulk_insert(conn, "payout", ("external_id", "amount", "currency", "status", "created_at", "arrival_date"),
+                    [(*row[:4], db_ts(row[4], sqlite), db_ts(row[5], sqlite)) for row in payouts])
+        counts["payouts"] = len(payouts)
     return DemoSummary(customers=customers, **counts)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -25,7 +25,7 @@ drawn AS (
     FROM paying p JOIN months m ON m.n <= min(CAST((p.ended - p.born) / 30 AS INT), 7)
 )
 INSERT INTO payment (external_id, customer_id, amount, currency, fee, created_at, refunded_amount, refunded_at)
-SELECT 'py_demo_' || id || '_' || n, id, amount, currency, amount / 10,
+SELECT 'py_demo_' || substr('000000000' || id, -9) || '_' || n, id, amount, currency, amount / 10,
        strftime('%Y-%m-%d %H:%M:%S', paid) || '.000000',
        CASE WHEN luck < 10 THEN amount WHEN luck < 20 THEN amount / 2 ELSE 0 END,
        CASE WHEN luck < 20 THEN strftime('%Y-%m-%d %H:%M:%S',
@@ -50,23 +50,12 @@ drawn AS (
       ON m.n <= least(floor(extract(epoch FROM p.ended - p.born) / 86400 / 30)::int, 7)
 )
 INSERT INTO payment (external_id, customer_id, amount, currency, fee, created_at, refunded_amount, refunded_at)
-SELECT 'py_demo_' || id || '_' || n, id, amount, currency, amount / 10, paid,
+SELECT 'py_demo_' || lpad(id::text, 9, '0') || '_' || n, id, amount, currency, amount / 10, paid,
        CASE WHEN luck < 10 THEN amount WHEN luck < 20 THEN amount / 2 ELSE 0 END,
        CASE WHEN luck < 20 THEN least(paid + make_interval(days => (ARRAY[1, 3, 7, 20, 40])[luck % 5 + 1]),
                                       CAST(:now AS timestamptz)) END
 FROM drawn WHERE paid >= born
 """
-
-# Net earnings per currency and week of clearing (negative weeks have cleared), to pay out weekly.
-_SQLITE_WEEKS = """
-SELECT currency, CAST(((julianday(created_at) + :window - julianday(:now)) / 7) + 10000 AS INT) - 10000 AS week,
-       sum(amount - fee - refunded_amount) FROM payment GROUP BY 1, 2
-"""
-_POSTGRES_WEEKS = """
-SELECT currency, floor(extract(epoch FROM created_at + make_interval(days => :window) - :now) / 604800)::int,
-       sum(amount - fee - refunded_amount) FROM payment GROUP BY 1, 2
-"""
-
 
 def insert_payments(conn: Connection, *, now: datetime, base: int) -> int:
     """Generate the payments of every customer with id > base; returns how many were written."""
@@ -78,15 +67,18 @@ def insert_payments(conn: Connection, *, now: datetime, base: int) -> int:
 
 
 def payout_rows(conn: Connection, *, now: datetime, window_days: int = 14) -> list[tuple[Any, ...]]:
-    """Weekly payouts of what cleared: paid, the last two pending and in transit, one failed."""
-    sqlite = conn.dialect.name == "sqlite"
-    stamp: Any = now.replace(tzinfo=None).isoformat(sep=" ") if sqlite else now
-    weeks = conn.execute(text(_SQLITE_WEEKS if sqlite else _POSTGRES_WEEKS), {"now": stamp, "window": window_days})
+    """Weekly payouts of what cleared (from the daily totals): paid, the last two pending and in transit, one failed."""
+    weeks: dict[tuple[str, int], int] = {}
+    for currency, day, net in conn.execute(text("SELECT currency, day, net FROM payment_daily")):
+        # A day's payments have all cleared once its last instant has: count the day in the week that holds that.
+        cleared = datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=1 + window_days)
+        week = (cleared - now) // timedelta(weeks=1)
+        weeks[currency, week] = weeks.get((currency, week), 0) + int(net)
     rows = []
-    for n, (currency, week, net) in enumerate(sorted(weeks, key=lambda r: (r[0], r[1])), start=1):
-        if week >= 0 or not net or net <= 0:
+    for n, ((currency, week), net) in enumerate(sorted(weeks.items()), start=1):
+        if week >= 0 or net <= 0:
             continue
-        at = now + timedelta(weeks=int(week) + 1)
+        at = now + timedelta(weeks=week + 1)
         status = "pending" if week == -1 else "in_transit" if week == -2 else "failed" if week == -9 else "paid"
-        rows.append((f"po_demo_{n:06d}", int(net) * 95 // 100, currency, status, at, at + timedelta(days=2)))
+        rows.append((f"po_demo_{n:06d}", net * 95 // 100, currency, status, at, at + timedelta(days=2)))
     return rows
