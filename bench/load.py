@@ -204,8 +204,10 @@ def load_run(argv: list[str], *, env: dict[str, str], port: int, sink: str, clie
         started = result.pop("_started")
         if answers:
             seen = arrivals(sink, set(started))
-            waits = sorted((seen[n] - t) * 1000 for n, t in started.items() if n in seen)
-            result.update({"answered": len(waits), **_percentiles("answer_", waits),
+            with urllib.request.urlopen(f"{sink}/busy", timeout=10) as response:
+                busy = set(json.loads(response.read())) & started.keys()
+            waits = sorted((seen[n] - t) * 1000 for n, t in started.items() if n in seen and n not in busy)
+            result.update({"answered": len(waits), "busy": len(busy), **_percentiles("answer_", waits),
                            "unanswered": sorted(n for n in started if n not in seen)[:10]})
             cpu = tree_cpu_seconds(proc.pid) - cpu_before  # the answers' work too
     result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(result["requests"], 1), 2)

@@ -2,7 +2,8 @@
 
 Answers every Web API call with `{"ok": true}` and every response_url post with `ok`, and remembers when each
 `/response/<id>` post arrived (CLOCK_MONOTONIC, comparable across processes), so the load generator can tell how long
-each answer took. `GET /arrivals` returns them as JSON, `GET /arrivals/<id>` just one. Kept apart from the load generator so serving the bot's
+each answer took. `GET /arrivals` returns them as JSON, `GET /arrivals/<id>` just one, `GET /busy`
+the ids answered with the bot's "busy, try again" message. Kept apart from the load generator so serving the bot's
 answers does not steal the generator's time.
 """
 
@@ -14,6 +15,8 @@ import sys
 import time
 
 ARRIVALS: dict[str, float] = {}
+BUSY: set[str] = set()  # answers that were the bot's "too busy, try again" message, not a real answer
+BUSY_TEXT = b"answering a lot of requests"
 
 
 async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -25,11 +28,14 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
             method, path, _ = lines[0].split(" ", 2)
             headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
             length = int(headers.get("content-length", "0"))
-            if length:
-                await reader.readexactly(length)
+            data = await reader.readexactly(length) if length else b""
             if path.startswith("/response/"):
                 ARRIVALS.setdefault(path.rsplit("/", 1)[1], time.monotonic())
+                if BUSY_TEXT in data:
+                    BUSY.add(path.rsplit("/", 1)[1])
                 body, kind = b"ok", b"text/plain"
+            elif method == "GET" and path == "/busy":
+                body, kind = json.dumps(sorted(BUSY)).encode(), b"application/json"
             elif method == "GET" and path == "/arrivals":
                 body, kind = json.dumps(ARRIVALS).encode(), b"application/json"
             elif method == "GET" and path.startswith("/arrivals/"):  # one id: cheap enough to poll

@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.deps import Deps
+from handlers.background import Answers
 from handlers.common import log_failure, redact, tell_failure
 
 log = logging.getLogger("customers_bot")
@@ -47,12 +48,13 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
         token_verification_enabled=False,
         request_verification_enabled=True,
         process_before_response=process_before_response,
-        # Listeners ack first and then work; enough threads that a burst of slow answers never delays an ack.
+        # Listeners ack and hand slow work to handlers.background: enough threads that acks never queue.
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
     )
+    answers = Answers(inline=process_before_response)  # one pool for every domain: they share the cores
     digests.register(app, deps)  # before customers: it claims `/customers digest ...`
-    customers.register(app, deps)
-    finance.register(app, deps)
+    customers.register(app, deps, answers)
+    finance.register(app, deps, answers)
     home.register(app, deps)
 
     @app.error

@@ -16,6 +16,7 @@ from bot.blocks.exports import export_on_its_way, not_in_channel
 from bot.blocks.help import customers_usage
 from bot.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, PAGE_NEXT, PAGE_PREV, SHARE, PageState, decode_state
 from bot.deps import Deps
+from handlers.background import Answers
 from handlers.common import (
     UserError,
     answering,
@@ -110,7 +111,7 @@ def start_export(
                   tell=lambda msg: ephemeral(respond, msg))
 
 
-def register(app: App, deps: Deps) -> None:
+def register(app: App, deps: Deps, answers: Answers) -> None:
     """Register /customers, its buttons and @mention exports."""
     exports = Exports(app, deps)
 
@@ -124,9 +125,10 @@ def register(app: App, deps: Deps) -> None:
             if sub in ("", "help"):
                 ephemeral(respond, customers_usage())
             elif sub in CUSTOMER_COMMANDS:
-                ephemeral(respond, render_page(deps, PageState(command=sub, query=rest), user_id))
+                answers.later(respond, f"/customers {sub}", lambda: ephemeral(
+                    respond, render_page(deps, PageState(command=sub, query=rest), user_id)))
             elif sub == "show":
-                ephemeral(respond, _show(deps, rest, user_id))
+                answers.later(respond, "/customers show", lambda: ephemeral(respond, _show(deps, rest, user_id)))
             elif sub == "export":
                 start_export(deps, exports, client, respond, text=rest, channel_id=channel_of(body), user_id=user_id)
             else:
@@ -144,9 +146,12 @@ def register(app: App, deps: Deps) -> None:
     def page_click(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         log_request(user_of(body), body["actions"][0]["action_id"])
-        with answering(respond, what="customers page", replace=True):
+
+        def answer() -> None:
             state = decode_state(body["actions"][0]["value"])
             ephemeral(respond, render_page(deps, state, user_of(body)), replace=True)
+
+        answers.later(respond, "customers page", answer, replace=True)
 
     @app.action(SHARE)
     def share_click(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:

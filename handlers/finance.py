@@ -12,6 +12,7 @@ from bot.blocks.finance import balance_message, payments_page, payouts_page
 from bot.blocks.help import finance_usage
 from bot.blocks.nav import PAGE_NEXT, PAGE_PREV, PageState, decode_state
 from bot.deps import Deps
+from handlers.background import Answers
 from handlers.common import answering, ephemeral, log_request, split_subcommand, user_of
 from storage.db import session_scope
 from storage.finance import balance, list_payments, list_payouts
@@ -42,7 +43,7 @@ def render_page(deps: Deps, state: PageState) -> Message:
                             filters=query.summary, tz=tz)
 
 
-def register(app: App, deps: Deps) -> None:
+def register(app: App, deps: Deps, answers: Answers) -> None:
     """Register /finance and its page buttons."""
 
     def refuse(respond: Respond) -> None:
@@ -61,9 +62,10 @@ def register(app: App, deps: Deps) -> None:
             if sub in ("", "help"):
                 ephemeral(respond, finance_usage())
             elif sub == "balance":
-                ephemeral(respond, render_balance(deps))
+                answers.later(respond, "/finance balance", lambda: ephemeral(respond, render_balance(deps)))
             elif sub in FINANCE_COMMANDS:
-                ephemeral(respond, render_page(deps, PageState(command=sub, query=rest)))
+                answers.later(respond, f"/finance {sub}", lambda: ephemeral(
+                    respond, render_page(deps, PageState(command=sub, query=rest))))
             else:
                 lead = f"`{sub}` is not a /finance subcommand. Here is what it can do:"
                 usage = finance_usage()
@@ -82,5 +84,5 @@ def register(app: App, deps: Deps) -> None:
         if not deps.settings.is_finance(user_of(body)):  # buttons can be forwarded: check the clicker
             refuse(respond)
             return
-        with answering(respond, what="finance page", replace=True):
-            ephemeral(respond, render_page(deps, decode_state(body["actions"][0]["value"])), replace=True)
+        answers.later(respond, "finance page", lambda: ephemeral(
+            respond, render_page(deps, decode_state(body["actions"][0]["value"])), replace=True), replace=True)

@@ -1,0 +1,79 @@
+"""Answers computed after the ack on a small pool of their own, so slow queries never delay an ack."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import Respond
+
+from bot.blocks.common import Message, error_message
+from handlers.common import answering, ephemeral, log_failure
+
+# Queries are CPU-bound on a few cores: a few threads answer as fast as many, with less lock and GIL contention,
+# and Bolt's listener threads stay free to ack the next request within Slack's 3 seconds.
+ANSWER_THREADS = 3
+# Answers queued beyond the running ones. When the queue is full the ack waits for room (back-pressure, so a flood
+# slows down instead of piling up answers nobody will wait for), but never longer than ROOM_WAIT_S: then the user is
+# told the bot is busy, well inside Slack's 3 seconds.
+MAX_WAITING = 12
+ROOM_WAIT_S = 2.0
+
+
+class Answers:
+    """Runs answer jobs on a bounded pool (inline when the app processes before responding, as the shell does)."""
+
+    def __init__(self, *, inline: bool, threads: int = ANSWER_THREADS, max_waiting: int = MAX_WAITING,
+                 room_wait_s: float = ROOM_WAIT_S) -> None:
+        self.pool = None if inline else ThreadPoolExecutor(max_workers=threads, thread_name_prefix="answer")
+        self.limit = threads + max_waiting
+        self.room_wait_s = room_wait_s
+        self.pending = 0  # running or queued
+        self.room = threading.Condition()
+
+    def later(self, respond: Respond, what: str, job: Callable[[], None], *, replace: bool = False) -> None:
+        """Run an answer after the ack, showing user mistakes and failures the usual way."""
+        def answer() -> None:
+            with answering(respond, what=what, replace=replace):
+                job()
+
+        self.run(answer, busy=lambda: ephemeral(respond, busy_message()), what=what)
+
+    def run(self, job: Callable[[], None], *, busy: Callable[[], None], what: str) -> None:
+        """Run `job` soon, waiting a little for room; when none comes, call `busy` instead (it tells the user)."""
+        if self.pool is None:
+            job()
+            return
+        with self.room:
+            full = not self.room.wait_for(lambda: self.pending < self.limit, timeout=self.room_wait_s)
+            if not full:
+                self.pending += 1
+        if full:
+            busy()
+            return
+
+        def guarded() -> None:
+            try:
+                job()
+            except Exception as exc:  # jobs answer their own errors; this is the last resort
+                log_failure(exc, what=what)
+            finally:
+                self._done()
+
+        try:
+            self.pool.submit(guarded)
+        except RuntimeError:  # the pool is shutting down with the process
+            self._done()
+            busy()
+
+    def _done(self) -> None:
+        """One answer finished: make room for a waiting ack."""
+        with self.room:
+            self.pending -= 1
+            self.room.notify()
+
+
+def busy_message() -> Message:
+    """What a user sees when the bot is flooded: no silent drop, a clear retry."""
+    return error_message("I'm answering a lot of requests right now. Please try again in a few seconds.")
