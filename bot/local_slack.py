@@ -416,7 +416,7 @@ class SlackDouble:
 
     def _get_upload_url(self, p: JSONDict) -> JSONDict:
         """files.getUploadURLExternal: hands out an upload URL on this same server."""
-        if not p.get("filename") or not str(p.get("length", "")).isdigit():
+        if not p.get("filename") or not (str(p.get("length", "")).isascii() and str(p.get("length", "")).isdigit()):
             return _err("invalid_arguments")
         file_id = f"F{next(self._ids):010d}"
         self._pending[file_id] = {"filename": p["filename"], "content": None}

@@ -129,7 +129,7 @@ async def _stripe(deps: Deps, request: Request) -> JSONResponse:
 async def _read_body(request: Request) -> bytes | None:
     """The raw body, or None once it is known to exceed MAX_BODY (declared length or streamed bytes)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         return None
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -71,7 +71,7 @@ class Cells:
         raw = self.text(name, required=required, limit=20)
         if raw is None:
             return None
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             self.problem(name, f"{raw!r} is not a whole number >= 0")
             return None
         return int(raw)

@@ -7,14 +7,16 @@ import tracemalloc
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
 from storage.csv_io import EXPORT_HEADER, export_customers, neutralise, restore
-from storage.csv_read import ImportRejected
+from storage.csv_read import Cells, ImportRejected
 from storage.demo import fill_demo_data
 from storage.import_finance import import_payments, import_payouts
-from storage.importer import import_customers
+from storage.importer import _customer_row, _fast_customer_row, import_customers
 from storage.models import AuditEvent, Customer, Payment, Payout, SeatChange
 from storage.query import parse_query
 from tests.conftest import NOW
@@ -180,3 +182,20 @@ def test_a_large_backfill_loads_in_bulk_with_the_same_result(engine: Engine, mon
         assert count_by_status(session=s)["canceled"] == 8
     assert export_text(engine, "harbor").count("\r\n") == 41
     assert load(engine, text) == (0, 0, 40)
+
+
+_CELL = st.one_of(
+    st.sampled_from(["", " ", "'", "'=1", "=1", "Acme Inc", "ops@acme.example", "OPS@Acme.Example ", "a b@c", "7", "07",
+                     "-1", "1.5", "²", "active", "Canceled", "cancelled", "bogus", "2026-11-24", "2026-11-24T09:30:00Z",
+                     "2026-11-24T09:30:00+02:00", "2026-02-30", "2026-11-24 09:30", "x" * 501]),
+    st.text(max_size=12),
+)
+
+
+@given(values=st.fixed_dictionaries({name: _CELL for name in
+                                     ("organization", "email", "seats", "status", "created_at", "canceled_at", "id")}))
+def test_the_fast_row_reader_agrees_with_the_careful_one_whenever_it_answers(values: dict[str, str]) -> None:
+    fast = _fast_customer_row(2, values)
+    careful = _customer_row(Cells(2, dict(values)))
+    if fast is not None:
+        assert fast == careful
