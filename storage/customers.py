@@ -37,8 +37,8 @@ def _fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def is_common(session: Session, term: str) -> bool:
-    """True when more than COUNT_CAP customers contain the term (probed on the trigram index, cheaply).
+def is_common(session: Session, term: str, *, cap: int = COUNT_CAP) -> bool:
+    """True when more than `cap` customers contain the term (probed on the trigram index, cheaply).
 
     Terms under 3 characters have no trigrams to index: treat them as common, so pages and counts stop early.
     """
@@ -47,8 +47,8 @@ def is_common(session: Session, term: str) -> bool:
     if session.get_bind().dialect.name != "sqlite":
         return False
     probe = text("SELECT count(*) FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH :p LIMIT :n)")
-    found = session.connection().execute(probe, {"p": _fts_phrase(term), "n": COUNT_CAP + 1}).scalar_one()
-    return int(found) > COUNT_CAP
+    found = session.connection().execute(probe, {"p": _fts_phrase(term), "n": cap + 1}).scalar_one()
+    return int(found) > cap
 
 
 def _term_condition(session: Session, term: str, *, scan: bool = False) -> ColumnElement[bool]:
@@ -66,6 +66,11 @@ def _term_condition(session: Session, term: str, *, scan: bool = False) -> Colum
         func.lower(Customer.organization).like(pattern, escape="\\"),
         col(Customer.email_key).like(pattern, escape="\\"),
     )
+
+
+def customer_term(session: Session, term: str) -> ColumnElement[bool]:
+    """Customers whose organization or email contains the term, from the search index (every match, unordered)."""
+    return _term_condition(session, term)
 
 
 def _window_conditions(column: Any, window: Window) -> list[ColumnElement[bool]]:

@@ -9,12 +9,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, text
 from sqlmodel import Session, col, select
 
-from storage.customers import _like_pattern, _window_conditions
+from storage.customers import COUNT_CAP, _like_pattern, _window_conditions, customer_term, is_common
 from storage.models import Customer, Payment, PaymentDaily, Payout, PayoutStatus
 from storage.paging import Page, PageRequest, build_page, keyset
 from storage.query import Query
 
 COMMITTED_PAYOUTS = (PayoutStatus.pending.value, PayoutStatus.in_transit.value, PayoutStatus.paid.value)
+# Above this many matching customers, a payment search walks the time index instead of collecting their payments
+# (measured at 5.5M payments: 'harbor', 22k customers, 565 -> 218 ms; 'priya.chen', 1.3k customers, stays ~50 ms).
+WALK_ABOVE_CUSTOMERS = 10_000
 IN_TRANSIT_PAYOUTS = (PayoutStatus.pending.value, PayoutStatus.in_transit.value)
 
 
@@ -125,10 +128,13 @@ def _payment_conditions(session: Session, query: Query) -> list[ColumnElement[bo
     """WHERE clauses for payment lists: text on customer or payment id, currency, created window."""
     conditions: list[ColumnElement[bool]] = []
     for term in query.terms:
-        pattern = _like_pattern(term)
-        conditions.append(or_(func.lower(Customer.organization).like(pattern, escape="\\"),
-                              col(Customer.email_key).like(pattern, escape="\\"),
-                              func.lower(Payment.external_id).like(pattern, escape="\\")))
+        # The customer side goes through the customers' search index; a payment id matches when pasted whole.
+        customers = select(col(Customer.id)).where(customer_term(session, term))
+        # Tens of thousands of customers match a common term: walk the payments newest first and test each, which
+        # finds a page soon, instead of gathering all their payments and sorting them (`+ 0` hides the customer index).
+        walk = is_common(session, term, cap=WALK_ABOVE_CUSTOMERS)
+        payer = col(Payment.customer_id) + 0 if walk else col(Payment.customer_id)
+        conditions.append(or_(payer.in_(customers), col(Payment.external_id) == term))
     if query.currency:
         conditions.append(col(Payment.currency) == query.currency)
     return conditions + _window_conditions(col(Payment.created_at), query.created)
@@ -143,16 +149,26 @@ def list_payments(*, session: Session, query: Query, page: PageRequest) -> Page[
     stmt, backwards = keyset(base, column=column, id_column=col(Payment.id),
                              descending=query.sort.descending, page=page)
     rows = [PaymentRow(payment=p, organization=o, email=e) for p, o, e in session.exec(stmt)]
-    count_stmt = select(func.count()).select_from(Payment)
-    if query.terms:
-        count_stmt = count_stmt.join(Customer, col(Customer.id) == Payment.customer_id)
-    total = int(session.exec(count_stmt.where(*conditions)).one())
+    total, capped = _count_payments(session, query, conditions)
     attr = "amount" if query.sort.key == "amount" else "created_at"
 
     def key(row: PaymentRow) -> tuple[Any, int]:
         return getattr(row.payment, attr), row.payment.id or 0
 
-    return build_page(rows, total=total, page=page, backwards=backwards, key=key)
+    return build_page(rows, total=total, page=page, backwards=backwards, key=key, capped=capped)
+
+
+def _count_payments(session: Session, query: Query, conditions: list[ColumnElement[bool]]) -> tuple[int, bool]:
+    """(count, more than that): exact from the running totals without filters, else counted up to COUNT_CAP."""
+    if not query.terms and not query.created:
+        currency = "WHERE currency = :c" if query.currency else ""
+        known = session.connection().execute(text(f"SELECT coalesce(sum(count), 0) FROM payment_total {currency}"),
+                                             {"c": query.currency}).scalar_one()
+        return int(known), False
+    # Millions of payments: counting every match would cost more than the page itself.
+    capped = select(col(Payment.id)).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    found = int(session.exec(select(func.count()).select_from(capped)).one())
+    return min(found, COUNT_CAP), found > COUNT_CAP
 
 
 def list_payouts(*, session: Session, query: Query, page: PageRequest) -> Page[Payout]:

@@ -91,9 +91,8 @@ class Payment(SQLModel, table=True):
 
     __tablename__ = "payment"
     __table_args__ = (
-        Index("ix_payment_created", "created_at", "id"),
         Index("ix_payment_customer", "customer_id", "created_at"),
-        # Covers the balance query over the refund window without touching the table.
+        # Covers the balance query over the refund window without touching the table, and orders payment lists.
         Index("ix_payment_clearing", "created_at", "currency", "amount", "fee", "refunded_amount"),
     )
 

@@ -129,3 +129,22 @@ def test_pending_from_daily_totals_equals_a_sum_over_every_payment(session: Sess
         cutoff = now - timedelta(days=14)
         expected = sum(p.amount - p.fee - p.refunded_amount for p in payments if cutoff < p.created_at <= now)
         assert _usd(session, now=now).pending == expected
+
+
+def test_payment_search_matches_the_payer_or_a_whole_payment_id_and_counts_from_the_totals(session: Session) -> None:
+    harbor = add_customer(session, "Blue Harbor Labs", email="ops@blueharbor.example")
+    other = add_customer(session, "Zenith", email="ap@zenith.example")
+    add_payment(session, harbor, amount=100, created_at=NOW - DAY, external_id="py_harbor_1")
+    add_payment(session, other, amount=200, created_at=NOW - 2 * DAY, external_id="py_zenith_1", currency="EUR")
+
+    def amounts(text: str) -> tuple[list[int], int, bool]:
+        page = list_payments(session=session, query=parse_query(text, now=NOW, domain=Domain.payments),
+                             page=PageRequest())
+        return [r.payment.amount for r in page.items], page.total, page.total_capped
+
+    assert amounts("harbor") == ([100], 1, False)
+    assert amounts("BLUEHARBOR.example") == ([100], 1, False)
+    assert amounts("py_zenith_1") == ([200], 1, False)
+    assert amounts("") == ([100, 200], 2, False)
+    assert amounts("currency:eur") == ([200], 1, False)
+    assert amounts("nobody") == ([], 0, False)
