@@ -44,10 +44,13 @@ def is_common(session: Session, term: str, *, cap: int = COUNT_CAP) -> bool:
     """
     if len(term) < 3:
         return True
-    if session.get_bind().dialect.name != "sqlite":
-        return False
-    probe = text("SELECT count(*) FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH :p LIMIT :n)")
-    found = session.connection().execute(probe, {"p": _fts_phrase(term), "n": cap + 1}).scalar_one()
+    if session.get_bind().dialect.name == "sqlite":
+        probe = text("SELECT count(*) FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH :p LIMIT :n)")
+        found = session.connection().execute(probe, {"p": _fts_phrase(term), "n": cap + 1}).scalar_one()
+    else:  # pg_trgm: the same question through the GIN indexes, stopping at cap + 1
+        probe = text("SELECT count(*) FROM (SELECT 1 FROM customer WHERE lower(organization) LIKE :p ESCAPE '\\' "
+                     "OR email_key LIKE :p ESCAPE '\\' LIMIT :n) AS m")
+        found = session.connection().execute(probe, {"p": _like_pattern(term), "n": cap + 1}).scalar_one()
     return int(found) > cap
 
 
@@ -62,10 +65,11 @@ def _term_condition(session: Session, term: str, *, scan: bool = False) -> Colum
             phrase=_fts_phrase(term))
         return col(Customer.id).in_(fts.columns(column("rowid", Integer)))
     pattern = _like_pattern(term)
-    return or_(
-        func.lower(Customer.organization).like(pattern, escape="\\"),
-        col(Customer.email_key).like(pattern, escape="\\"),
-    )
+    organization, email = func.lower(Customer.organization), col(Customer.email_key)
+    if scan and session.get_bind().dialect.name == "postgresql":
+        # `|| ''` hides the GIN indexes, so PostgreSQL walks the sort index and stops at a page too.
+        return or_(organization.concat("").like(pattern, escape="\\"), email.concat("").like(pattern, escape="\\"))
+    return or_(organization.like(pattern, escape="\\"), email.like(pattern, escape="\\"))
 
 
 def customer_term(session: Session, term: str) -> ColumnElement[bool]:

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from storage.customers import (
+    COUNT_CAP,
     churned,
     count_by_status,
     count_customers,
@@ -20,6 +21,7 @@ from storage.customers import (
     seat_growth,
     seat_totals,
 )
+from storage.models import Customer
 from storage.paging import CursorError, PageRequest
 from storage.query import Window, parse_query
 from storage.writes import CustomerFields, apply_customer
@@ -165,3 +167,21 @@ def test_find_prefers_exact_matches_then_substrings(session: Session, mix: None)
     assert [c.organization for c in find_customers(session=session, key="acme corp")] == ["Acme Corp"]
     assert len(find_customers(session=session, key="acme")) == 2
     assert find_customers(session=session, key="nobody-here") == []
+
+
+def test_a_term_most_customers_share_pages_newest_first_and_counts_to_a_cap(session: Session) -> None:
+    session.add_all([Customer(organization=f"Harbor Labs {i}", email=f"ops{i}@harbor{i}.example",
+                              email_key=f"ops{i}@harbor{i}.example", seats=i % 5, status="active",
+                              created_at=NOW - timedelta(minutes=i), updated_at=NOW)
+                     for i in range(COUNT_CAP + 20)])
+    add_customer(session, "Zenith", email="ap@zenith.example")
+    session.commit()
+    for term in ("harbor", "HARBOR labs", "ha"):
+        query = parse_query(f"\"{term}\"" if " " in term else term, now=NOW)
+        first = list_customers(session=session, query=query, page=PageRequest(size=10))
+        assert (first.total, first.total_capped) == (COUNT_CAP, True), term
+        assert [c.organization for c in first.items] == [f"Harbor Labs {i}" for i in range(10)], term
+        second = list_customers(session=session, query=query, page=PageRequest(size=10, after=first.next_cursor))
+        assert [c.organization for c in second.items] == [f"Harbor Labs {i}" for i in range(10, 20)], term
+    rare = list_customers(session=session, query=parse_query("zenith", now=NOW), page=PageRequest())
+    assert (rare.total, rare.total_capped, [c.email for c in rare.items]) == (1, False, ["ap@zenith.example"])
