@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-JSONDict = dict[str, Any]
+from bot.slack_requests import (  # re-exported: the shell and tests build requests from here too
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    TEAM_ID,
+    TS_BASE,
+    VERIFICATION_TOKEN,
+    JSONDict,
+    block_action_body,
+    channel_name,
+    event_body,
+    sign_slack_request,
+    slash_command_body,
+    view_action_body,
+)
+
 Reply = tuple[int, dict[str, str], bytes]
-TEAM_ID = "T1"
-APP_ID = "A0APP"
-BOT_USER_ID = "U0BOT"
-BOT_ID = "B0BOT"
-VERIFICATION_TOKEN = "verification-token"  # noqa: S105  (a fake for the local Slack, not a secret)
-_TS_BASE = 1732430000
+__all__ = ["APP_ID", "BOT_ID", "BOT_USER_ID", "TEAM_ID", "VERIFICATION_TOKEN", "RecordedCall", "SlackDouble", "Upload",
+           "block_action_body", "event_body", "sign_slack_request", "slash_command_body", "view_action_body"]
 _JSON_FIELDS = frozenset({"blocks", "attachments", "files", "view", "metadata"})
 _STATUS_ERRORS = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}
-_SEQ = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -329,13 +336,13 @@ class SlackDouble:
     def _next_ts(self) -> str:
         """A unique, increasing message ts like Slack's "1732430000.000100"."""
         micros = next(self._ts) * 100
-        return f"{_TS_BASE + micros // 1_000_000}.{micros % 1_000_000:06d}"
+        return f"{TS_BASE + micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _channel(self, channel_id: str) -> JSONDict:
         """conversations.info's view of a channel."""
         return {
             "id": channel_id,
-            "name": _channel_name(channel_id),
+            "name": channel_name(channel_id),
             "is_channel": channel_id.startswith("C"),
             "is_private": channel_id.startswith("G"),
             "is_im": channel_id.startswith("D"),
@@ -485,11 +492,6 @@ def _dm_channel(channel: str) -> str:
     return f"D{channel[1:]}" if channel[:1] in ("U", "W") else channel
 
 
-def _channel_name(channel_id: str) -> str:
-    """A stable fake channel name."""
-    return f"channel-{channel_id.lower()}"
-
-
 def _loads_or_text(body: bytes) -> Any:
     """JSON-decode a body, or keep it as text."""
     try:
@@ -511,78 +513,3 @@ def _decode_params(query: str, headers: dict[str, str], body: bytes) -> JSONDict
         if isinstance(value, str) and value[:1] in ("[", "{"):
             params[key] = _loads_or_text(value.encode())
     return params
-
-
-def sign_slack_request(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
-    """Slack's signing headers for `body`: v0=HMAC-SHA256(secret, "v0:{ts}:{body}")."""
-    ts = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={digest}"}
-
-
-def _trigger_id() -> str:
-    """A fresh trigger_id shaped like Slack's."""
-    return f"{next(_SEQ)}.{int(time.time())}.0123456789abcdef"
-
-
-def slash_command_body(
-    command: str, text: str, *, user_id: str, channel_id: str, response_url: str, team_id: str = TEAM_ID
-) -> bytes:
-    """A form-encoded slash-command request body as Slack sends it."""
-    fields = {
-        "token": VERIFICATION_TOKEN, "team_id": team_id, "team_domain": "test", "channel_id": channel_id,
-        "channel_name": _channel_name(channel_id), "user_id": user_id, "user_name": user_id.lower(),
-        "command": command, "text": text, "api_app_id": APP_ID, "is_enterprise_install": "false",
-        "response_url": response_url, "trigger_id": _trigger_id(),
-    }
-    return urlencode(fields).encode()
-
-
-def block_action_body(
-    action_id: str, value: str, *, user_id: str, channel_id: str, response_url: str,
-    message_ts: str | None = None, container: JSONDict | None = None, block_id: str | None = None,
-    team_id: str = TEAM_ID,
-) -> bytes:
-    """A form-encoded `payload=` block_actions body for a button click (ephemeral message unless message_ts)."""
-    action = {"action_id": action_id, "block_id": block_id or action_id, "value": value, "type": "button",
-              "text": {"type": "plain_text", "text": value}, "action_ts": f"{time.time():.6f}"}
-    default_container = {"type": "message", "message_ts": message_ts or f"{_TS_BASE - 1}.000001",
-                         "channel_id": channel_id, "is_ephemeral": message_ts is None}
-    payload: JSONDict = {
-        "type": "block_actions", "token": VERIFICATION_TOKEN, "api_app_id": APP_ID, "trigger_id": _trigger_id(),
-        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
-        "team": {"id": team_id, "domain": "test"}, "channel": {"id": channel_id, "name": _channel_name(channel_id)},
-        "container": container or default_container, "response_url": response_url, "actions": [action],
-        "is_enterprise_install": False,
-    }
-    if message_ts is not None:
-        payload["message"] = {"type": "message", "ts": message_ts, "user": BOT_USER_ID, "bot_id": BOT_ID, "text": ""}
-    return urlencode({"payload": json.dumps(payload)}).encode()
-
-
-def view_action_body(
-    action_id: str, value: str, *, user_id: str, view_id: str = "V0HOME", team_id: str = TEAM_ID
-) -> bytes:
-    """A `block_actions` body for a click in a view (App Home): no channel and no response_url, as Slack sends it."""
-    action = {"action_id": action_id, "block_id": action_id, "value": value, "type": "button",
-              "text": {"type": "plain_text", "text": value}, "action_ts": f"{time.time():.6f}"}
-    payload: JSONDict = {
-        "type": "block_actions", "token": VERIFICATION_TOKEN, "api_app_id": APP_ID, "trigger_id": _trigger_id(),
-        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
-        "team": {"id": team_id, "domain": "test"}, "container": {"type": "view", "view_id": view_id},
-        "view": {"id": view_id, "type": "home", "team_id": team_id, "app_id": APP_ID}, "actions": [action],
-        "is_enterprise_install": False,
-    }
-    return urlencode({"payload": json.dumps(payload)}).encode()
-
-
-def event_body(event: JSONDict, *, team_id: str = TEAM_ID) -> bytes:
-    """A JSON Events API event_callback envelope around `event`."""
-    envelope = {
-        "token": VERIFICATION_TOKEN, "team_id": team_id, "api_app_id": APP_ID, "event": event,
-        "type": "event_callback", "event_id": f"Ev{next(_SEQ):010d}", "event_time": int(time.time()),
-        "authorizations": [{"enterprise_id": None, "team_id": team_id, "user_id": BOT_USER_ID, "is_bot": True,
-                            "is_enterprise_install": False}],
-        "is_ext_shared_channel": False,
-    }
-    return json.dumps(envelope).encode()
