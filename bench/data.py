@@ -12,9 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-# Each export runs in its own process so its peak RSS is its own.
+# Each export runs in its own process so its peak RSS is its own (VmHWM: ru_maxrss survives exec on Linux).
 BOT_EXPORT = """
-import json, resource, sys, time
+import json, sys, time
+def peak_mb():
+    # VmHWM is this process's own high-water mark; ru_maxrss would also carry the parent's from before exec.
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 from storage.db import make_engine
 from storage.csv_io import export_customers
 from storage.query import parse_query
@@ -25,10 +28,13 @@ start = time.perf_counter()
 with open(sys.argv[2], "w", encoding="utf-8", newline="") as out:
     rows = export_customers(engine=engine, query=parse_query("", now=datetime(2026, 11, 24, 12, tzinfo=UTC)), out=out)
 print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start, "rss_before_mb": round(before, 1),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_mb()}))
 """
 STDLIB_EXPORT = """
-import csv, json, resource, sqlite3, sys, time
+import csv, json, sqlite3, sys, time
+def peak_mb():
+    # VmHWM is this process's own high-water mark; ru_maxrss would also carry the parent's from before exec.
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 conn = sqlite3.connect(sys.argv[1])
 start = time.perf_counter()
 rows = 0
@@ -40,10 +46,13 @@ with open(sys.argv[2], "w", encoding="utf-8", newline="") as out:
         writer.writerow(row)
         rows += 1
 print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_mb()}))
 """
 PG_COPY = """
-import json, resource, sys, time, psycopg
+import json, sys, time, psycopg
+def peak_mb():
+    # VmHWM is this process's own high-water mark; ru_maxrss would also carry the parent's from before exec.
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 start = time.perf_counter()
 rows = 0
 with psycopg.connect(sys.argv[1]) as conn, open(sys.argv[2], "wb") as out:
@@ -53,7 +62,7 @@ with psycopg.connect(sys.argv[1]) as conn, open(sys.argv[2], "wb") as out:
             out.write(chunk)
             rows += bytes(chunk).count(b"\\n")
 print(json.dumps({"rows": rows - 1, "seconds": time.perf_counter() - start,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_mb()}))
 """
 
 

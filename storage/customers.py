@@ -37,13 +37,13 @@ def _fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def is_common(session: Session, term: str, *, cap: int = COUNT_CAP) -> bool:
-    """True when more than `cap` customers contain the term (probed on the trigram index, cheaply).
+def probe_matches(session: Session, term: str, *, cap: int = COUNT_CAP) -> int | None:
+    """How many customers contain the term, counted on the trigram index up to cap + 1; None under 3 characters.
 
-    Terms under 3 characters have no trigrams to index: treat them as common, so pages and counts stop early.
+    Terms under 3 characters have no trigrams to index, so they cannot be probed cheaply.
     """
     if len(term) < 3:
-        return True
+        return None
     if session.get_bind().dialect.name == "sqlite":
         probe = text("SELECT count(*) FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH :p LIMIT :n)")
         found = session.connection().execute(probe, {"p": _fts_phrase(term), "n": cap + 1}).scalar_one()
@@ -51,7 +51,13 @@ def is_common(session: Session, term: str, *, cap: int = COUNT_CAP) -> bool:
         probe = text("SELECT count(*) FROM (SELECT 1 FROM customer WHERE lower(organization) LIKE :p ESCAPE '\\' "
                      "OR email_key LIKE :p ESCAPE '\\' LIMIT :n) AS m")
         found = session.connection().execute(probe, {"p": _like_pattern(term), "n": cap + 1}).scalar_one()
-    return int(found) > cap
+    return int(found)
+
+
+def is_common(session: Session, term: str, *, cap: int = COUNT_CAP) -> bool:
+    """True when more than `cap` customers contain the term; short terms count as common, so pages stop early."""
+    found = probe_matches(session, term, cap=cap)
+    return found is None or found > cap
 
 
 def _term_condition(session: Session, term: str, *, scan: bool = False) -> ColumnElement[bool]:
@@ -138,7 +144,8 @@ def count_customers(*, session: Session, query: Query) -> int:
 def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page[Customer]:
     """A page of customers matching the query, in its sort order, with the total count."""
     column = _SORT_COLUMNS[query.sort.key]
-    common = frozenset(term for term in query.terms if is_common(session, term))
+    probes = {term: probe_matches(session, term) for term in query.terms}
+    common = frozenset(term for term, found in probes.items() if found is None or found > COUNT_CAP)
     stmt = select(Customer).where(*customer_conditions(session, query, scan_terms=common, for_page=True))
     stmt, backwards = keyset(
         stmt, column=column, id_column=col(Customer.id), descending=query.sort.descending, page=page
@@ -149,9 +156,18 @@ def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page
     def key(row: Customer) -> tuple[Any, int]:
         return getattr(row, attr), row.id or 0
 
+    only_term = len(probes) == 1 and not (query.statuses or query.seats_min is not None or query.seats_max is not None
+                                          or query.created or query.canceled or query.sort.key == "canceled")
+    found = next(iter(probes.values())) if only_term else None
+    if found is not None:  # the probe already counted this one-term search (up to the cap): don't count it twice
+        return build_page(rows, total=min(found, COUNT_CAP), page=page, backwards=backwards, key=key,
+                          capped=found > COUNT_CAP)
     if common:  # thousands match: count up to the cap ("1,000+") instead of counting them all
         # Driven by the trigram index, this stops after COUNT_CAP + 1 matches however rare the other filters are.
-        capped = select(Customer.id).where(*customer_conditions(session, query)).limit(COUNT_CAP + 1).subquery()
+        # Short terms have no trigrams: their count scans too, stopping at the cap (a GIN scan would read it all).
+        short = frozenset(term for term, found in probes.items() if found is None)
+        conditions = customer_conditions(session, query, scan_terms=short)
+        capped = select(Customer.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
         total = int(session.exec(select(func.count()).select_from(capped)).one())
         return build_page(rows, total=min(total, COUNT_CAP), page=page, backwards=backwards, key=key,
                           capped=total > COUNT_CAP)
