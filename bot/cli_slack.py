@@ -6,16 +6,15 @@ import contextlib
 import logging
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from bot.app import create_app, make_client
 from bot.cli import deps_or_exit, fail
-from bot.server import NO_SCHEDULER_ENV
-from bot.shell import Shell
-from storage.demo import fill_demo_data, has_customers
+
+if TYPE_CHECKING:
+    from bot.shell import Shell
 
 DEMO_CUSTOMERS = 500
 
@@ -35,6 +34,8 @@ def run(no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Don't
     if not deps.settings.slack_bot_token.get_secret_value():
         fail("SLACK_BOT_TOKEN must be set (xoxb-...)", code=2)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import create_app, make_client
 
     app = create_app(deps)
     if not no_scheduler:
@@ -57,9 +58,12 @@ def serve(
         if not secret.get_secret_value():
             fail(f"{name} must be set to serve Slack over HTTP", code=2)
     deps.engine.dispose()
+    import uvicorn
+
+    from bot.server import NO_SCHEDULER_ENV
+
     if no_scheduler:
         os.environ[NO_SCHEDULER_ENV] = "1"
-    import uvicorn
 
     uvicorn.run("bot.server:asgi_app", factory=True, host=host, port=port, workers=workers,
                 log_level=deps.settings.log_level.lower(), access_log=False)
@@ -71,6 +75,10 @@ def shell(
     command: Annotated[str | None, typer.Option("-c", help="Run one command, print the answer, exit")] = None,
 ) -> None:
     """A local console that sends commands through the same App and renders what Slack would show."""
+    # Imported here, not at module level: `customers-bot import ...` should not pay for the Slack stack.
+    from bot.shell import Shell
+    from storage.demo import fill_demo_data, has_customers
+
     if "LOG_LEVEL" not in os.environ:  # a console, not a server: only warnings interleave with the answers
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     deps = deps_or_exit()
