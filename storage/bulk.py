@@ -64,6 +64,9 @@ def recount(conn: Connection) -> None:
     conn.exec_driver_sql("DELETE FROM status_count")
     conn.exec_driver_sql("INSERT INTO status_count(status, customers, seats) "
                          "SELECT status, count(*), sum(seats) FROM customer GROUP BY status")
+    conn.exec_driver_sql("DELETE FROM seat_count")
+    conn.exec_driver_sql("INSERT INTO seat_count(status, seats, customers) "
+                         "SELECT status, seats, count(*) FROM customer GROUP BY status, seats")
     day = "substr(created_at, 1, 10)" if conn.dialect.name == "sqlite" else \
         "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     # One pass over the payments; both totals come from its (currency, day) groups, a few thousand rows.

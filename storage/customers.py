@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Integer, column, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.models import Customer, Payment, SeatChange, Status
+from storage.models import Customer, Payment, SeatChange, SeatCount, Status
 from storage.paging import Page, PageRequest, build_page, keyset
 from storage.query import Query, Window
 from storage.types import UTCDateTime
@@ -137,6 +137,15 @@ def count_customers(*, session: Session, query: Query) -> int:
     if only_status and query.seats_min is None and query.seats_max is None:
         counts = count_by_status(session=session)
         return sum(n for status, n in counts.items() if not query.statuses or status in query.statuses)
+    if only_status:  # status and seat filters only: sum the trigger-kept (status, seats) counts
+        kept = select(func.coalesce(func.sum(SeatCount.customers), 0))
+        if query.statuses:
+            kept = kept.where(col(SeatCount.status).in_(query.statuses))
+        if query.seats_min is not None:
+            kept = kept.where(col(SeatCount.seats) >= query.seats_min)
+        if query.seats_max is not None:
+            kept = kept.where(col(SeatCount.seats) <= query.seats_max)
+        return int(session.exec(kept).one())
     stmt = select(func.count()).select_from(Customer).where(*conditions)
     return int(session.exec(stmt).one())
 

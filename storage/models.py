@@ -155,6 +155,16 @@ class StatusCount(SQLModel, table=True):
     seats: int = _bigint()
 
 
+class SeatCount(SQLModel, table=True):
+    """Customers per status and seat count, kept by triggers, so status and seat filters count without a scan."""
+
+    __tablename__ = "seat_count"
+
+    status: str = Field(primary_key=True, max_length=20)
+    seats: int = Field(primary_key=True)
+    customers: int = _bigint()
+
+
 class AuditEvent(SQLModel, table=True):
     """Who did what and when: exports, imports, digest changes."""
 

@@ -185,3 +185,28 @@ def test_a_term_most_customers_share_pages_newest_first_and_counts_to_a_cap(sess
         assert [c.organization for c in second.items] == [f"Harbor Labs {i}" for i in range(10, 20)], term
     rare = list_customers(session=session, query=parse_query("zenith", now=NOW), page=PageRequest())
     assert (rare.total, rare.total_capped, [c.email for c in rare.items]) == (1, False, ["ap@zenith.example"])
+
+
+SEAT_QUERIES = ("seats:1", "seats:0", "seats:>10", "seats:>=1", "seats:1..3", "status:canceled seats:1",
+                "status:active,trialing seats:>0", "status:paused seats:2")
+
+
+def test_status_and_seat_counts_follow_inserts_updates_and_deletes(session: Session, mix: None) -> None:
+    def counted() -> dict[str, int]:
+        return {q: count_customers(session=session, query=parse_query(q, now=NOW)) for q in SEAT_QUERIES}
+
+    def listed() -> dict[str, int]:  # the same counts by paging through every match
+        return {q: len(list_customers(session=session, query=parse_query(q, now=NOW),
+                                      page=PageRequest(size=100)).items) for q in SEAT_QUERIES}
+
+    assert counted() == listed()
+    assert counted()["seats:1"] == 2
+    acme = find_customers(session=session, key="boss@acme.example")[0]
+    apply_customer(session=session, customer=acme, fields=CustomerFields(status="canceled", seats=1), at=NOW)
+    session.commit()
+    assert counted() == listed()
+    assert counted()["status:canceled seats:1"] == 2
+    session.delete(acme)
+    session.commit()
+    assert counted() == listed()
+    assert counted()["seats:>10"] == 0
