@@ -6,7 +6,7 @@ import csv
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import Engine, String, select, type_coerce
+from sqlalchemy import Engine, String, func, select, type_coerce
 from sqlmodel import col
 
 from storage.customers import customer_conditions, sort_columns
@@ -19,6 +19,7 @@ EXPORT_HEADER = ["organization", "email", "seats", "status", "created_at", "canc
 # OWASP CSV injection: a spreadsheet runs cells that start with these as formulas.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _UTC_TYPE = UTCDateTime()
+_PG_ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'  # ISO 8601 in UTC with microseconds and a Z, as SQLite's rows get
 _RISKY_FIRST = frozenset((*FORMULA_TRIGGERS, "'"))  # a cell starting otherwise is written as it is
 
 
@@ -36,13 +37,6 @@ def restore(value: str) -> str:
     return value
 
 
-def format_instant(value: datetime | None) -> str:
-    """ISO 8601 in UTC with a Z, or empty."""
-    if value is None:
-        return ""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
 def parse_instant(value: str) -> datetime:
     """Parse ISO 8601 (date or date-time, Z or offset; naive means UTC) into aware UTC."""
     text = value.strip()
@@ -58,8 +52,11 @@ def export_customers(*, engine: Engine, query: Query, out: TextIO, batch: int = 
     writer.writerow(EXPORT_HEADER)
     sqlite = engine.dialect.name == "sqlite"
     stamps: tuple[Any, Any] = (col(Customer.created_at), col(Customer.canceled_at))
-    if sqlite:
+    if sqlite:  # SQLite keeps UTC text 'YYYY-MM-DD HH:MM:SS.ffffff': re-punctuated below, never parsed
         stamps = (type_coerce(stamps[0], String), type_coerce(stamps[1], String))
+    else:  # PostgreSQL formats ISO 8601 UTC itself, faster than a datetime per cell in Python
+        stamps = (func.coalesce(func.to_char(func.timezone("UTC", stamps[0]), _PG_ISO), ""),
+                  func.coalesce(func.to_char(func.timezone("UTC", stamps[1]), _PG_ISO), ""))
     columns = (col(Customer.organization), col(Customer.email), col(Customer.seats), col(Customer.status), *stamps)
     rows = 0
     with session_scope(engine) as session:
@@ -82,7 +79,8 @@ def export_customers(*, engine: Engine, query: Query, out: TextIO, batch: int = 
         result = session.connection().execution_options(stream_results=True, yield_per=batch).execute(stmt)
         for part in result.partitions(batch):
             writer.writerows(
-                (neutralise(org), neutralise(email), seats, status, format_instant(created), format_instant(canceled))
+                (org if org[:1] not in _RISKY_FIRST else neutralise(org),
+                 email if email[:1] not in _RISKY_FIRST else neutralise(email), seats, status, created, canceled)
                 for org, email, seats, status, created, canceled in part
             )
             rows += len(part)

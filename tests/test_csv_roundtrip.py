@@ -199,3 +199,14 @@ def test_the_fast_row_reader_agrees_with_the_careful_one_whenever_it_answers(val
     careful = _customer_row(Cells(2, dict(values)))
     if fast is not None:
         assert fast == careful
+
+
+def test_export_writes_utc_instants_with_microseconds_and_a_z_on_every_engine(engine: Engine) -> None:
+    with Session(engine) as session:
+        add_customer(session, "Exact", email="a@exact.example", status="canceled",
+                     created_at=NOW.replace(microsecond=5) - timedelta(days=2), canceled_at=NOW - timedelta(days=1))
+        add_customer(session, "Live", email="b@live.example", created_at=NOW - timedelta(days=3))
+    assert export_text(engine).splitlines()[1:] == [
+        "Exact,a@exact.example,3,canceled,2026-11-22T12:00:00.000005Z,2026-11-23T12:00:00.000000Z",
+        "Live,b@live.example,3,active,2026-11-21T12:00:00.000000Z,",
+    ]
