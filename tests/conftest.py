@@ -116,3 +116,11 @@ def session(engine: Engine) -> Iterator[Session]:
     """A session on the clean store; tests commit what they add."""
     with Session(engine) as s:
         yield s
+
+
+@pytest.fixture
+def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh SQLite store for the command line, run from an empty directory (no stray .env)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    return tmp_path

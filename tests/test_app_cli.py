@@ -14,13 +14,11 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh SQLite store, no Slack secrets, and no stray .env."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+def env(cli_store: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh SQLite store and no Slack secrets."""
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    return tmp_path
+    return cli_store
 
 
 def test_socket_mode_needs_an_app_level_token(env: Path) -> None:

@@ -14,11 +14,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh SQLite store for the CLI, and no stray .env."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
-    return tmp_path
+def env(cli_store: Path) -> Path:
+    """A fresh SQLite store for the CLI."""
+    return cli_store
 
 
 def test_every_command_has_help() -> None:
