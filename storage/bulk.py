@@ -17,7 +17,7 @@ def db_ts(value: datetime | None, sqlite: bool) -> Any:
     """SQLite stores SQLAlchemy's naive-UTC text with microseconds; PostgreSQL takes aware datetimes."""
     if value is None or not sqlite:
         return value
-    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return value.isoformat(sep=" ", timespec="microseconds")[:26]  # cut the "+00:00" of an aware UTC instant
 
 
 def bulk_mode(conn: Connection, load: Callable[[], None]) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import Engine, String, func, select, type_coerce
+from sqlalchemy import Engine, String, case, func, select, type_coerce
 from sqlmodel import col
 
 from storage.customers import customer_conditions, sort_columns
@@ -52,36 +53,31 @@ def export_customers(*, engine: Engine, query: Query, out: TextIO, batch: int = 
     writer.writerow(EXPORT_HEADER)
     sqlite = engine.dialect.name == "sqlite"
     stamps: tuple[Any, Any] = (col(Customer.created_at), col(Customer.canceled_at))
-    if sqlite:  # SQLite keeps UTC text 'YYYY-MM-DD HH:MM:SS.ffffff': re-punctuated below, never parsed
-        stamps = (type_coerce(stamps[0], String), type_coerce(stamps[1], String))
-    else:  # PostgreSQL formats ISO 8601 UTC itself, faster than a datetime per cell in Python
-        stamps = (func.coalesce(func.to_char(func.timezone("UTC", stamps[0]), _PG_ISO), ""),
-                  func.coalesce(func.to_char(func.timezone("UTC", stamps[1]), _PG_ISO), ""))
+    # Instants leave the database as ISO 8601 UTC text with a Z, so the hot loop below only copies strings.
+    stamps = (_iso_text(stamps[0], sqlite), _iso_text(stamps[1], sqlite))
     columns = (col(Customer.organization), col(Customer.email), col(Customer.seats), col(Customer.status), *stamps)
     rows = 0
     with session_scope(engine) as session:
         stmt = select(*columns).where(*customer_conditions(session, query)).order_by(*sort_columns(query))
-        if sqlite:  # sqlite3 cursors fetch lazily by themselves
-            result = session.connection().execute(stmt)
-            # Every column is plain text or a number here: read the driver's cursor directly, no Row objects, and
-            # inline the common case of each codec (the hot loop of a million-row export).
-            cursor = result.cursor
-            while chunk := cursor.fetchmany(batch):
-                writer.writerows(
-                    (org if org[:1] not in _RISKY_FIRST else neutralise(org),
-                     email if email[:1] not in _RISKY_FIRST else neutralise(email), seats, status,
-                     f"{created[:10]}T{created[11:]}Z", f"{canceled[:10]}T{canceled[11:]}Z" if canceled else "")
-                    for org, email, seats, status, created, canceled in chunk
-                )
-                rows += len(chunk)
-            return rows
-        # PostgreSQL needs a server-side cursor to keep memory flat.
-        result = session.connection().execution_options(stream_results=True, yield_per=batch).execute(stmt)
-        for part in result.partitions(batch):
+        if sqlite:  # sqlite3 cursors fetch lazily: read the driver's cursor directly, no Row objects
+            cursor = session.connection().execute(stmt).cursor
+            chunks: Iterable[Sequence[Any]] = iter(lambda: cursor.fetchmany(batch), [])
+        else:  # PostgreSQL needs a server-side cursor to keep memory flat
+            result = session.connection().execution_options(stream_results=True, yield_per=batch).execute(stmt)
+            chunks = result.partitions(batch)
+        for chunk in chunks:
             writer.writerows(
                 (org if org[:1] not in _RISKY_FIRST else neutralise(org),
                  email if email[:1] not in _RISKY_FIRST else neutralise(email), seats, status, created, canceled)
-                for org, email, seats, status, created, canceled in part
+                for org, email, seats, status, created, canceled in chunk
             )
-            rows += len(part)
+            rows += len(chunk)
     return rows
+
+
+def _iso_text(stamp: Any, sqlite: bool) -> Any:
+    """An instant column as 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (empty when NULL), formatted by the database."""
+    if sqlite:  # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff': re-punctuate the text, never parse it
+        text = type_coerce(stamp, String)
+        return case((text.is_(None), ""), else_=func.substr(text, 1, 10) + "T" + func.substr(text, 12) + "Z")
+    return func.coalesce(func.to_char(func.timezone("UTC", stamp), _PG_ISO), "")

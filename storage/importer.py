@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import col
 
-from storage.bulk import bulk_insert, bulk_mode
+from storage.bulk import bulk_insert, bulk_mode, db_ts
 from storage.csv_read import Cells, ImportRejected, Problem, read_rows
 from storage.db import session_scope
 from storage.models import Customer, SeatChange, Status
@@ -189,10 +189,10 @@ def _upsert(conn: Connection, rows: list[_Row], *, now: datetime) -> ImportResul
         table = Customer.__table__  # type: ignore[attr-defined]
         if bulk:
             sqlite = conn.dialect.name == "sqlite"
-            stamp = _sqlite_text if sqlite else _same
             bulk_insert(conn, "customer", _INSERT_COLUMNS, (
                 (r["external_id"], r["organization"], r["email"], r["email_key"], r["seats"], r["status"],
-                 stamp(r["created_at"]), stamp(r["canceled_at"]), stamp(r["updated_at"])) for r in inserts))
+                 db_ts(r["created_at"], sqlite), db_ts(r["canceled_at"], sqlite), db_ts(r["updated_at"], sqlite))
+                for r in inserts))
         else:
             for start in range(0, len(inserts), BATCH):
                 conn.execute(insert(table), inserts[start:start + BATCH])
@@ -211,16 +211,6 @@ def _upsert(conn: Connection, rows: list[_Row], *, now: datetime) -> ImportResul
         write()
     return ImportResult(kind="customers", rows=len(rows), inserted=len(inserts), updated=len(updates),
                         unchanged=len(rows) - len(inserts) - len(updates))
-
-
-def _sqlite_text(value: datetime | None) -> str | None:
-    """SQLAlchemy's SQLite text for an aware UTC instant ('YYYY-MM-DD HH:MM:SS.ffffff'), without a tz round trip."""
-    return None if value is None else value.isoformat(" ", "microseconds")[:26]
-
-
-def _same(value: datetime | None) -> datetime | None:
-    """PostgreSQL's COPY takes the aware instant as it is."""
-    return value
 
 
 def _canceled_at(row: _Row, current: tuple[Any, ...] | None, now: datetime) -> datetime | None:
