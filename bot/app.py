@@ -15,8 +15,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.deps import Deps
+from bot.responder import KeptAlivePoster, kept_alive_respond
+from handlers.answer_cache import AnswerCache
 from handlers.background import Answers
 from handlers.common import log_failure, redact, tell_failure
+from storage.version import StoreVersion
 
 log = logging.getLogger("customers_bot")
 LISTENER_THREADS = 12
@@ -51,7 +54,10 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
         # Listeners ack and hand slow work to handlers.background: enough threads that acks never queue.
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
     )
-    answers = Answers(inline=process_before_response)  # one pool for every domain: they share the cores
+    app.use(kept_alive_respond(KeptAlivePoster()))
+    cache = AnswerCache(version=StoreVersion(deps.engine).current, clock=deps.clock,
+                        ttl_s=deps.settings.answer_cache_seconds)
+    answers = Answers(inline=process_before_response, cache=cache)  # one pool for every domain: they share the cores
     digests.register(app, deps)  # before customers: it claims `/customers digest ...`
     customers.register(app, deps, answers)
     finance.register(app, deps, answers)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import Respond
 
 from bot.blocks.common import Message, error_message
+from bot.responder import KeptAliveRespond
+from handlers.answer_cache import AnswerCache
 from handlers.common import answering, ephemeral, log_failure
 
 # Queries are CPU-bound on a few cores: a few threads answer as fast as many, with less lock and GIL contention,
@@ -24,21 +26,40 @@ ROOM_WAIT_S = 2.0
 class Answers:
     """Runs answer jobs on a bounded pool (inline when the app processes before responding, as the shell does)."""
 
-    def __init__(self, *, inline: bool, threads: int = ANSWER_THREADS, max_waiting: int = MAX_WAITING,
-                 room_wait_s: float = ROOM_WAIT_S) -> None:
+    def __init__(self, *, inline: bool, cache: AnswerCache | None = None, threads: int = ANSWER_THREADS,
+                 max_waiting: int = MAX_WAITING, room_wait_s: float = ROOM_WAIT_S) -> None:
         self.pool = None if inline else ThreadPoolExecutor(max_workers=threads, thread_name_prefix="answer")
+        self.cache = cache
         self.limit = threads + max_waiting
         self.room_wait_s = room_wait_s
         self.pending = 0  # running or queued
         self.room = threading.Condition()
 
-    def later(self, respond: Respond, what: str, job: Callable[[], None], *, replace: bool = False) -> None:
-        """Run an answer after the ack, showing user mistakes and failures the usual way."""
-        def answer() -> None:
-            with answering(respond, what=what, replace=replace):
-                job()
+    def reply(self, respond: Respond, what: str, render: Callable[[], Message], *,
+              asked: tuple[Hashable, ...] | None = None, replace: bool = False) -> None:
+        """Answer ephemerally with `render()` after the ack, showing user mistakes and failures the usual way.
 
-        self.run(answer, busy=lambda: ephemeral(respond, busy_message()), what=what)
+        `asked` is everything the answer depends on besides the store and the clock (command, text, the asker's
+        role); when given, the same question on an unchanged store is answered from the cache, on this thread.
+        """
+        cache = self.cache if asked is not None else None
+        with answering(respond, what=what, replace=replace):
+            key = cache.key(*asked) if cache is not None and asked is not None else None
+            if cache is not None and (cached := cache.get(key)) is not None:
+                if isinstance(respond, KeptAliveRespond):
+                    respond.post_encoded(cached.encoded(replace=replace))
+                else:
+                    ephemeral(respond, cached.message, replace=replace)
+                return
+
+            def answer() -> None:
+                with answering(respond, what=what, replace=replace):
+                    message = render()
+                    if cache is not None:
+                        cache.put(key, message)
+                    ephemeral(respond, message, replace=replace)
+
+            self.run(answer, busy=lambda: ephemeral(respond, busy_message()), what=what)
 
     def run(self, job: Callable[[], None], *, busy: Callable[[], None], what: str) -> None:
         """Run `job` soon, waiting a little for room; when none comes, call `busy` instead (it tells the user)."""

@@ -125,10 +125,12 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
             if sub in ("", "help"):
                 ephemeral(respond, customers_usage())
             elif sub in CUSTOMER_COMMANDS:
-                answers.later(respond, f"/customers {sub}", lambda: ephemeral(
-                    respond, render_page(deps, PageState(command=sub, query=rest), user_id)))
+                answers.reply(respond, f"/customers {sub}",
+                              lambda: render_page(deps, PageState(command=sub, query=rest), user_id),
+                              asked=(sub, rest, deps.settings.is_admin(user_id)))
             elif sub == "show":
-                answers.later(respond, "/customers show", lambda: ephemeral(respond, _show(deps, rest, user_id)))
+                answers.reply(respond, "/customers show", lambda: _show(deps, rest, user_id),
+                              asked=("show", rest, deps.settings.is_finance(user_id)))
             elif sub == "export":
                 start_export(deps, exports, client, respond, text=rest, channel_id=channel_of(body), user_id=user_id)
             else:
@@ -147,11 +149,9 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
         ack()
         log_request(user_of(body), body["actions"][0]["action_id"])
 
-        def answer() -> None:
-            state = decode_state(body["actions"][0]["value"])
-            ephemeral(respond, render_page(deps, state, user_of(body)), replace=True)
-
-        answers.later(respond, "customers page", answer, replace=True)
+        value, user_id = body["actions"][0]["value"], user_of(body)
+        answers.reply(respond, "customers page", lambda: render_page(deps, decode_state(value), user_id),
+                      asked=("page", value, deps.settings.is_admin(user_id)), replace=True)
 
     @app.action(SHARE)
     def share_click(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:

@@ -62,10 +62,10 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
             if sub in ("", "help"):
                 ephemeral(respond, finance_usage())
             elif sub == "balance":
-                answers.later(respond, "/finance balance", lambda: ephemeral(respond, render_balance(deps)))
+                answers.reply(respond, "/finance balance", lambda: render_balance(deps), asked=("balance",))
             elif sub in FINANCE_COMMANDS:
-                answers.later(respond, f"/finance {sub}", lambda: ephemeral(
-                    respond, render_page(deps, PageState(command=sub, query=rest))))
+                answers.reply(respond, f"/finance {sub}", lambda: render_page(deps, PageState(command=sub, query=rest)),
+                              asked=(sub, rest))
             else:
                 lead = f"`{sub}` is not a /finance subcommand. Here is what it can do:"
                 usage = finance_usage()
@@ -84,5 +84,6 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
         if not deps.settings.is_finance(user_of(body)):  # buttons can be forwarded: check the clicker
             refuse(respond)
             return
-        answers.later(respond, "finance page", lambda: ephemeral(
-            respond, render_page(deps, decode_state(body["actions"][0]["value"])), replace=True), replace=True)
+        value = body["actions"][0]["value"]
+        answers.reply(respond, "finance page", lambda: render_page(deps, decode_state(value)),
+                      asked=("finance page", value), replace=True)

@@ -19,24 +19,24 @@ from storage.db import session_scope
 from storage.query import parse_query
 from storage.writes import recent_audit
 from tests.conftest import NOW
-from tests.factories import add_customer, add_payment, add_payout
-from tests.slack_double import (  # noqa: F401  (fixture)
-    event_body,
-    sign_slack_request,
-    slack_double_fixture,
-    view_action_body,
-)
-from tests.test_e2e_http import (  # noqa: F401  (fixtures)
+from tests.e2e_bot import (  # noqa: F401  (fixtures)
     ADMIN,
     CHANNEL,
     FINANCE,
     MEMBER,
     SECRET,
     Bot,
-    _button,
-    _wait_for_audit,
     bot_fixture,
+    button,
     customers_fixture,
+    wait_for_audit,
+)
+from tests.factories import add_customer, add_payment, add_payout
+from tests.slack_double import (  # noqa: F401  (fixture)
+    event_body,
+    sign_slack_request,
+    slack_double_fixture,
+    view_action_body,
 )
 
 
@@ -79,9 +79,9 @@ def test_help_and_an_empty_command_show_every_subcommand(bot: Bot) -> None:
 def test_previous_after_next_returns_to_the_first_page(bot: Bot, customers: None) -> None:
     bot.command("/customers", "search acme")
     first = bot.slack.wait_for_response("r1")
-    bot.click(_button(first, "page_next"), name="next")
+    bot.click(button(first, "page_next"), name="next")
     second = bot.slack.wait_for_response("next")
-    bot.click(_button(second, "page_prev"), name="prev")
+    bot.click(button(second, "page_prev"), name="prev")
     again = bot.slack.wait_for_response("prev")
     assert _table(again) == _table(first)
     assert "page 1" in again["text"] + _text(again)
@@ -124,7 +124,7 @@ def test_show_lists_several_matches_and_hints_when_nothing_matches(bot: Bot, cus
 def test_churned_export_button_exports_exactly_the_rows_of_the_page(bot: Bot, churn: None) -> None:
     bot.command("/customers", "churned")
     page = bot.slack.wait_for_response("r1")
-    bot.click(_button(page, "export_csv"), name="export")
+    bot.click(button(page, "export_csv"), name="export")
     bot.slack.wait_for("files.completeUploadExternal")
     assert "canceled:7d" in bot.slack.calls_to("chat.postMessage")[0].params["text"]
     content = bot.slack.uploads[0].content.decode()
@@ -146,7 +146,7 @@ def test_the_uploaded_file_is_byte_for_byte_the_streamed_export(bot: Bot, custom
     assert upload.thread_ts == upload_call.params["thread_ts"] == parent.result["ts"]
     assert upload.channel_id == CHANNEL
     assert rows == 10
-    assert _wait_for_audit(bot.engine)[0].details["filters"] == "acme seats:1..2"
+    assert wait_for_audit(bot.engine)[0].details["filters"] == "acme seats:1..2"
 
 
 def test_export_command_is_refused_to_members_and_uploads_nothing(bot: Bot, customers: None) -> None:
@@ -166,7 +166,7 @@ def test_finance_pages_follow_next_and_a_forwarded_button_is_refused(bot: Bot, c
     bot.command("/finance", "payments payer", user=FINANCE)
     page = bot.slack.wait_for_response("r1")
     assert "12" in page["text"] + _text(page)
-    next_button = _button(page, "page_next")
+    next_button = button(page, "page_next")
     bot.click(next_button, user=MEMBER, name="forwarded")
     assert "finance" in bot.slack.wait_for_response("forwarded")["text"]
     bot.click(next_button, user=FINANCE, name="next")
@@ -240,7 +240,7 @@ def test_slack_rate_limits_and_server_errors_are_retried(bot: Bot, customers: No
     page = bot.slack.wait_for_response("r1")
     bot.slack.fail_next("chat.postMessage", status=429, retry_after=0)
     bot.slack.fail_next("chat.postMessage", status=503)
-    bot.click(_button(page, "share_channel"))
+    bot.click(button(page, "share_channel"))
     posted = bot.slack.wait_for(lambda call: call.method == "chat.postMessage" and call.ok, timeout=10)
     assert posted.params["channel"] == CHANNEL
     assert [c.status for c in bot.slack.calls_to("chat.postMessage")] == [429, 503, 200]
@@ -301,7 +301,7 @@ def test_a_signed_request_from_long_ago_is_refused_even_with_the_right_secret(bo
 def test_export_audit_records_who_what_and_how_many(bot: Bot, customers: None) -> None:
     bot.command("/customers", "export status:active")
     bot.slack.wait_for("files.completeUploadExternal")
-    event = _wait_for_audit(bot.engine)[0]
+    event = wait_for_audit(bot.engine)[0]
     assert (event.actor, event.action) == (ADMIN, "export")
     assert event.details["filters"] == "status:active"
     assert event.details["rows"] == 15

@@ -6,158 +6,27 @@ import csv
 import io
 import json
 import logging
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from pydantic import SecretStr
-from sqlalchemy import Engine, text
-from starlette.applications import Starlette
+from sqlalchemy import text
 
 from bot.blocks.limits import validate_message, validate_view
-from bot.deps import Deps
-from bot.server import create_server
-from bot.settings import Settings
 from storage.csv_io import EXPORT_HEADER
-from storage.db import session_scope
-from storage.writes import recent_audit
-from tests.conftest import NOW
-from tests.factories import add_customer, add_payment
-from tests.slack_double import (
-    SlackDouble,
-    block_action_body,
-    event_body,
-    sign_slack_request,
-    slack_double_fixture,  # noqa: F401
-    slash_command_body,
+from tests.e2e_bot import (  # noqa: F401 (fixtures)
+    ADMIN,
+    CHANNEL,
+    FINANCE,
+    MEMBER,
+    SECRET,
+    Bot,
+    bot_fixture,
+    button,
+    customers_fixture,
+    wait_for_audit,
 )
-
-SECRET = "e2e-signing-secret"
-ADMIN, FINANCE, MEMBER = "UADMIN", "UFIN", "UMEMBER"
-CHANNEL = "C0GROWTH"
-
-
-@dataclass
-class Bot:
-    """A running server and how to talk to it."""
-
-    url: str
-    slack: SlackDouble
-    engine: Engine
-
-    def post(
-        self, body: bytes, *, headers: dict[str, str] | None = None, content_type: str | None = None
-    ) -> httpx.Response:
-        """POST a body to /slack/events, signed unless headers are given."""
-        signed = sign_slack_request(body, SECRET) if headers is None else headers
-        kind = content_type or ("application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded")
-        return httpx.post(f"{self.url}/slack/events", content=body, headers={**signed, "Content-Type": kind},
-                          timeout=10)
-
-    def command(self, command: str, text: str, *, user: str = ADMIN, name: str = "r1") -> httpx.Response:
-        """A signed slash command whose response_url is `name` on the double."""
-        return self.post(slash_command_body(command, text, user_id=user, channel_id=CHANNEL,
-                                            response_url=self.slack.response_url(name)))
-
-    def click(self, button: dict[str, Any], *, user: str = ADMIN, name: str = "c1") -> httpx.Response:
-        """A signed click on a button taken from a message."""
-        return self.post(block_action_body(button["action_id"], button.get("value", ""), user_id=user,
-                                           channel_id=CHANNEL, response_url=self.slack.response_url(name)))
-
-
-def _free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(app: Starlette) -> Iterator[str]:
-    """Run an ASGI app under a real uvicorn server on a free port; yields its base URL."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-
-
-def e2e_settings(slack: SlackDouble, engine: Engine) -> Settings:
-    """Settings aimed at the Slack double, with one admin and one finance user."""
-    return Settings(slack_api_url=slack.api_url, slack_signing_secret=SecretStr(SECRET),
-                    slack_bot_token=SecretStr("xoxb-test"), admin_user_ids=frozenset({ADMIN}),
-                    finance_user_ids=frozenset({FINANCE}), product_url="https://app.example/admin",
-                    database_url=str(engine.url))
-
-
-def validate_everything(slack: SlackDouble) -> None:
-    """Every message and view the bot sent stays inside Block Kit's limits (as Slack would check)."""
-    for call in slack.calls:
-        if call.method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
-            validate_message(call.params)
-        elif call.method == "views.publish":
-            validate_view(call.params["view"])
-    for name in slack.response_names():
-        for reply in slack.responses(name):
-            validate_message(reply)
-
-
-@pytest.fixture(name="bot")
-def bot_fixture(sqlite_engine: Engine, slack_double: SlackDouble) -> Iterator[Bot]:
-    """The real Starlette + Bolt server on a free port, talking to the Slack double."""
-    deps = Deps(settings=e2e_settings(slack_double, sqlite_engine), engine=sqlite_engine, clock=lambda: NOW)
-    with serving(create_server(deps)) as url:
-        yield Bot(url=url, slack=slack_double, engine=sqlite_engine)
-    validate_everything(slack_double)
-
-
-@pytest.fixture(name="customers")
-def customers_fixture(sqlite_engine: Engine) -> None:
-    """Fifteen customers, a canceled one with a hostile name, and a payment."""
-    from sqlmodel import Session
-
-    with Session(sqlite_engine) as session:
-        for i in range(15):
-            add_customer(session, f"Acme {i:02d}", email=f"owner{i}@acme{i}.example", seats=i % 3,
-                         created_at=NOW - timedelta(days=i + 1))
-        gone = add_customer(session, "=HYPERLINK(\"x\")", email="gone@evil.example", seats=1, status="canceled",
-                            created_at=NOW - timedelta(days=40), canceled_at=NOW - timedelta(days=2))
-        add_payment(session, gone, amount=4900, fee=490, created_at=NOW - timedelta(days=20))
-
-
-def _wait_for_audit(engine: Engine, timeout: float = 5.0) -> list[Any]:
-    """The export audit events, once the background export has written one."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with session_scope(engine) as session:
-            events = recent_audit(session=session, action="export")
-        if events or time.monotonic() > deadline:
-            return events
-        time.sleep(0.05)
-
-
-def _button(msg: dict[str, Any], action_id: str) -> dict[str, Any]:
-    """The button with this action id."""
-    for block in msg["blocks"]:
-        for element in block.get("elements", []):
-            if element.get("action_id") == action_id:
-                return dict(element)
-    raise AssertionError(f"no {action_id} button in {[b['type'] for b in msg['blocks']]}")
+from tests.slack_double import event_body, sign_slack_request, slack_double_fixture, slash_command_body  # noqa: F401
 
 
 def test_requests_without_a_valid_signature_are_refused_with_401(bot: Bot) -> None:
@@ -182,13 +51,13 @@ def test_list_answers_ephemerally_with_a_page_and_next_serves_the_rest(bot: Bot,
     validate_message(first)
     assert first["response_type"] == "ephemeral"
     assert "15 customers" in json.dumps(first)
-    assert bot.click(_button(first, "page_next")).status_code == 200
+    assert bot.click(button(first, "page_next")).status_code == 200
     second = bot.slack.wait_for_response("c1")
     validate_message(second)
     assert second["replace_original"] is True
     table = next(b for b in second["blocks"] if b["type"] == "table")
     assert len(table["rows"]) == 1 + 5  # header + the last five
-    _button(second, "page_prev")
+    button(second, "page_prev")
 
 
 def test_a_typo_gets_a_specific_ephemeral_message(bot: Bot) -> None:
@@ -224,15 +93,15 @@ def test_export_posts_a_parent_and_uploads_the_exact_csv_into_its_thread(bot: Bo
     assert rows[1][:4] == ["'=HYPERLINK(\"x\")", "gone@evil.example", "1", "canceled"]
     assert upload.content.endswith(b"\r\n")
     assert not bot.slack.calls_to("files.upload")
-    audit = _wait_for_audit(bot.engine)
+    audit = wait_for_audit(bot.engine)
     assert audit[0].actor == ADMIN
     assert audit[0].details["rows"] == 1
 
 
-def test_exports_are_for_admins_even_from_a_forwarded_button(bot: Bot, customers: None) -> None:
+def test_exports_are_for_admins_even_from_a_forwardedbutton(bot: Bot, customers: None) -> None:
     bot.command("/customers", "list")
     page = bot.slack.wait_for_response("r1")
-    bot.click(_button(page, "export_csv"), user=MEMBER, name="member")
+    bot.click(button(page, "export_csv"), user=MEMBER, name="member")
     refusal = bot.slack.wait_for_response("member")
     assert "admin" in refusal["text"]
     assert bot.slack.uploads == []
@@ -258,7 +127,7 @@ def test_share_posts_a_copy_without_email_addresses(bot: Bot, customers: None) -
     bot.command("/customers", "search acme")
     page = bot.slack.wait_for_response("r1")
     assert "acme1.example" in json.dumps(page)
-    bot.click(_button(page, "share_channel"), user=MEMBER)
+    bot.click(button(page, "share_channel"), user=MEMBER)
     shared = bot.slack.wait_for("chat.postMessage")
     validate_message(shared.params)
     assert "@" not in json.dumps(shared.params).replace("<@UMEMBER>", "")

@@ -19,20 +19,20 @@ from bot.deps import Deps
 from bot.server import NO_SCHEDULER_ENV, asgi_app, create_server
 from storage.db import make_engine
 from tests.conftest import NOW
-from tests.slack_double import SlackDouble, sign_slack_request, slack_double_fixture, slash_command_body  # noqa: F401
-from tests.test_e2e_http import (  # noqa: F401  (fixtures)
+from tests.e2e_bot import (  # noqa: F401  (fixtures)
     ADMIN,
     CHANNEL,
     MEMBER,
     SECRET,
     Bot,
-    _button,
-    _free_port,
     bot_fixture,
+    button,
     customers_fixture,
     e2e_settings,
+    free_port,
     serving,
 )
+from tests.slack_double import SlackDouble, sign_slack_request, slack_double_fixture, slash_command_body  # noqa: F401
 
 
 def test_health_is_503_when_the_database_is_unreachable(slack_double: SlackDouble, tmp_path: Path) -> None:
@@ -49,7 +49,7 @@ def test_a_slow_answer_never_delays_other_requests(bot: Bot, customers: None) ->
     page = bot.slack.wait_for_response("r1")
     bot.slack.delay_next("chat.postMessage", 60.0)  # Slack hangs on the shared copy until released
     started = time.monotonic()
-    share_ack = bot.click(_button(page, "share_channel"), name="share")
+    share_ack = bot.click(button(page, "share_channel"), name="share")
     assert share_ack.status_code == 200
     assert time.monotonic() - started < 3.0  # acked within Slack's 3 seconds, before the slow work
     bot.command("/customers", "search acme", name="meanwhile")
@@ -67,7 +67,7 @@ def test_any_replica_serves_the_next_click(sqlite_engine: Engine, slack_double: 
         two = Bot(url=second, slack=slack_double, engine=sqlite_engine)
         one.command("/customers", "list")
         page = slack_double.wait_for_response("r1")
-        two.click(_button(page, "page_next"), user=MEMBER)
+        two.click(button(page, "page_next"), user=MEMBER)
         following = slack_double.wait_for_response("c1")
     assert "page 2" in json.dumps(following)
 
@@ -113,7 +113,7 @@ def test_the_scheduler_runs_with_the_server_and_stops_with_it(sqlite_engine: Eng
 def test_serve_with_two_workers_answers_commands_and_clicks_from_either(
     slack_double: SlackDouble, tmp_path: Path, sqlite_engine: Engine, customers: None
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": str(sqlite_engine.url), "SLACK_SIGNING_SECRET": SECRET,
            "SLACK_BOT_TOKEN": "xoxb-serve", "SLACK_API_URL": slack_double.api_url, "ADMIN_USER_IDS": ADMIN,
            "LOG_LEVEL": "WARNING"}
@@ -137,7 +137,7 @@ def test_serve_with_two_workers_answers_commands_and_clicks_from_either(
         for n in range(6):  # the OS spreads connections over both workers; every click is served statelessly
             assert client.command("/customers", "list", name=f"list{n}").status_code == 200
             page = slack_double.wait_for_response(f"list{n}")
-            assert client.click(_button(page, "page_next"), name=f"next{n}").status_code == 200
+            assert client.click(button(page, "page_next"), name=f"next{n}").status_code == 200
             assert "page 2" in json.dumps(slack_double.wait_for_response(f"next{n}"))
     finally:
         proc.terminate()

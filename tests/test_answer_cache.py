@@ -1,0 +1,106 @@
+"""Cached answers: reused only while nothing was committed and while young; keyed by who may see what."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, create_engine
+from sqlmodel import Session
+
+from handlers.answer_cache import AnswerCache
+from storage.version import StoreVersion
+from tests.conftest import NOW
+from tests.factories import add_customer
+
+MESSAGE = {"text": "15 customers", "blocks": [{"type": "divider"}]}
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_the_store_token_moves_with_every_commit_and_only_then(engine: Engine) -> None:
+    version = StoreVersion(engine)
+    before = version.current()
+    assert before is not None
+    assert version.current() == before
+    with Session(engine) as session:
+        add_customer(session, "Acme", email="a@acme.example")
+    after = version.current()
+    assert after != before
+    assert version.current() == after
+    version.close()
+
+
+def test_the_sqlite_token_sees_commits_of_other_processes(sqlite_engine: Engine) -> None:
+    with Session(sqlite_engine) as session:
+        add_customer(session, "Acme", email="a@acme.example")
+    version = StoreVersion(sqlite_engine)
+    before = version.current()
+    other = sqlite3.connect(str(sqlite_engine.url.database))  # another process's connection, not our pool's
+    other.execute("UPDATE customer SET seats = seats + 1")
+    other.commit()
+    other.close()
+    assert version.current() != before
+    version.close()
+
+
+def test_an_in_memory_store_is_never_cached() -> None:
+    assert StoreVersion(create_engine("sqlite://")).current() is None
+
+
+def test_an_answer_is_reused_for_the_same_question_on_the_same_store_while_young() -> None:
+    clock, token = Clock(), ["v1"]
+    cache = AnswerCache(version=lambda: token[0], clock=clock, ttl_s=30)
+    key = cache.key("list", "status:active", True)
+    assert cache.get(key) is None
+    cache.put(key, MESSAGE)
+    clock.now += timedelta(seconds=29)
+    found = cache.get(cache.key("list", "status:active", True))
+    assert found is not None
+    assert found.message == MESSAGE
+    assert cache.get(cache.key("list", "status:active", False)) is None  # another role: another answer
+    token[0] = "v2"
+    assert cache.get(cache.key("list", "status:active", True)) is None  # something was committed
+
+
+def test_answers_age_out_and_do_not_survive_the_clock_going_back() -> None:
+    clock = Clock()
+    cache = AnswerCache(version=lambda: "v1", clock=clock, ttl_s=30)
+    cache.put(cache.key("balance"), MESSAGE)
+    clock.now += timedelta(seconds=30)
+    assert cache.get(cache.key("balance")) is None
+    cache.put(cache.key("balance"), MESSAGE)
+    clock.now -= timedelta(seconds=1)
+    assert cache.get(cache.key("balance")) is None
+
+
+def test_caching_is_off_with_a_zero_lifetime_or_an_unknown_store() -> None:
+    assert AnswerCache(version=lambda: "v1", clock=Clock(), ttl_s=0).key("balance") is None
+    assert AnswerCache(version=lambda: None, clock=Clock(), ttl_s=30).key("balance") is None
+
+
+def test_the_least_recently_used_answer_is_forgotten_first() -> None:
+    cache = AnswerCache(version=lambda: "v1", clock=Clock(), ttl_s=30, max_answers=2)
+    for name in ("a", "b"):
+        cache.put(cache.key(name), MESSAGE)
+    assert cache.get(cache.key("a")) is not None
+    cache.put(cache.key("c"), MESSAGE)
+    assert [cache.get(cache.key(n)) is not None for n in ("a", "b", "c")] == [True, False, True]
+
+
+def test_the_encoded_reply_is_what_an_ephemeral_answer_posts() -> None:
+    cache = AnswerCache(version=lambda: "v1", clock=Clock(), ttl_s=30)
+    cache.put(cache.key("x"), MESSAGE)
+    found = cache.get(cache.key("x"))
+    assert found is not None
+    assert json.loads(found.encoded(replace=True)) == {**MESSAGE, "response_type": "ephemeral",
+                                                       "replace_original": True}
