@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 from collections.abc import Callable
@@ -12,16 +11,15 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.local_slack_api import Upload, Workspace, slack_error
 from bot.slack_requests import (  # re-exported: the shell and tests build requests from here too
     APP_ID,
     BOT_ID,
     BOT_USER_ID,
     TEAM_ID,
-    TS_BASE,
     VERIFICATION_TOKEN,
     JSONDict,
     block_action_body,
-    channel_name,
     event_body,
     sign_slack_request,
     slash_command_body,
@@ -59,19 +57,6 @@ class RecordedCall:
     def ok(self) -> bool:
         """True when the double answered this call successfully."""
         return self.status == 200 and self.error is None
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file completed via getUploadURLExternal + raw upload + completeUploadExternal."""
-
-    file_id: str
-    filename: str
-    content: bytes
-    channel_id: str | None
-    thread_ts: str | None
-    initial_comment: str | None
-    title: str | None = None
 
 
 @dataclass
@@ -120,20 +105,15 @@ class _Handler(BaseHTTPRequestHandler):
 class SlackDouble:
     """A Slack Web API double on 127.0.0.1 recording every call; a context manager (see `slack_double`)."""
 
-    def __init__(self, *, token: str | None = None) -> None:
+    def __init__(self, *, token: str | None = None, message_ts: Callable[[], str] | None = None) -> None:
         self.token = token  # when set, any other token gets invalid_auth
         self._cond = threading.Condition()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._ts = itertools.count(1)
-        self._ids = itertools.count(1)
+        self.workspace = Workspace(base_url=lambda: self.base_url, message_ts=message_ts)
         self._calls: list[RecordedCall] = []
         self._responses: dict[str, list[Any]] = {}
-        self._pending: dict[str, JSONDict] = {}
-        self._uploads: list[Upload] = []
         self._failures: dict[str, list[_Failure]] = {}
-        self._not_in_channel: set[str] = set()
-        self._users: dict[str, JSONDict] = {}
         self._delays: dict[str, list[float]] = {}
         self._released = threading.Event()
 
@@ -200,7 +180,7 @@ class SlackDouble:
     def uploads(self) -> list[Upload]:
         """Completed file uploads, joined across the three steps of files_upload_v2."""
         with self._cond:
-            return list(self._uploads)
+            return list(self.workspace.uploads)
 
     def responses(self, name: str) -> list[Any]:
         """JSON bodies POSTed to `response_url(name)`, in order."""
@@ -258,21 +238,20 @@ class SlackDouble:
     def not_in_channel(self, channel_id: str) -> None:
         """Make the bot a non-member of `channel_id` until it calls conversations.join."""
         with self._cond:
-            self._not_in_channel.add(channel_id)
+            self.workspace.not_in_channel.add(channel_id)
 
     def set_user(self, user_id: str, **fields: Any) -> None:
         """Override fields (e.g. tz, tz_offset, real_name) that users.info returns for `user_id`."""
         with self._cond:
-            self._users.setdefault(user_id, {}).update(fields)
+            self.workspace.users.setdefault(user_id, {}).update(fields)
 
     def reset(self) -> None:
         """Forget recordings and programmed behaviour; the server keeps running."""
         with self._cond:
-            for store in (self._calls, self._uploads):
-                store.clear()
-            for mapping in (self._responses, self._pending, self._failures, self._users, self._delays):
+            self._calls.clear()
+            for mapping in (self._responses, self._failures, self._delays):
                 mapping.clear()
-            self._not_in_channel.clear()
+            self.workspace.reset()
 
     # serving
 
@@ -288,8 +267,7 @@ class SlackDouble:
         with self._cond:
             if kind == "api":
                 reply = self._api(name, _decode_params(url.query, headers, body), headers)
-            elif kind == "upload" and name in self._pending:
-                self._pending[name]["content"] = body
+            elif kind == "upload" and self.workspace.receive_upload(name, body):
                 reply = (200, {"Content-Type": "text/plain"}, f"OK - {len(body)}".encode())
             elif kind == "response":
                 self._responses.setdefault(name, []).append(_loads_or_text(body))
@@ -309,15 +287,15 @@ class SlackDouble:
             if failure.status == 429 and failure.retry_after is not None:
                 extra["Retry-After"] = str(failure.retry_after)
         elif failure is not None:
-            status, data = 200, _err(failure.error or "fatal_error")
-        elif method not in _METHODS:
-            status, data = 200, _err("unknown_method")
+            status, data = 200, slack_error(failure.error or "fatal_error")
+        elif not self.workspace.knows(method):
+            status, data = 200, slack_error("unknown_method")
         elif not call.token:
-            status, data = 200, _err("not_authed")
+            status, data = 200, slack_error("not_authed")
         elif self.token is not None and call.token != self.token:
-            status, data = 200, _err("invalid_auth")
+            status, data = 200, slack_error("invalid_auth")
         else:
-            status, data = 200, _METHODS[method](self, params)
+            status, data = 200, self.workspace.answer(method, params)
         error = None if status == 200 and data.get("ok") else str(data.get("error"))
         self._calls.append(RecordedCall(method, params, headers, status, error, data))
         return _json(status, data, extra)
@@ -333,163 +311,9 @@ class SlackDouble:
             queue.pop(0)
         return failure
 
-    def _next_ts(self) -> str:
-        """A unique, increasing message ts like Slack's "1732430000.000100"."""
-        micros = next(self._ts) * 100
-        return f"{TS_BASE + micros // 1_000_000}.{micros % 1_000_000:06d}"
-
-    def _channel(self, channel_id: str) -> JSONDict:
-        """conversations.info's view of a channel."""
-        return {
-            "id": channel_id,
-            "name": channel_name(channel_id),
-            "is_channel": channel_id.startswith("C"),
-            "is_private": channel_id.startswith("G"),
-            "is_im": channel_id.startswith("D"),
-            "is_archived": False,
-            "is_member": channel_id not in self._not_in_channel,
-        }
-
-    def _auth_test(self, p: JSONDict) -> JSONDict:
-        """auth.test for the bot token."""
-        return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "customers-bot",
-                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
-
-    def _post_message(self, p: JSONDict) -> JSONDict:
-        """chat.postMessage, with Slack's channel, text and block checks (a user id posts in the app's DM)."""
-        channel = _dm_channel(str(p.get("channel") or ""))
-        if not channel:
-            return _err("channel_not_found")
-        if channel in self._not_in_channel:
-            return _err("not_in_channel")
-        if problem := _message_problem(p):
-            return _err(problem)
-        ts = self._next_ts()
-        message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts, "text": p.get("text", "")}
-        message |= {k: p[k] for k in ("blocks", "attachments", "thread_ts", "metadata") if k in p}
-        return {"ok": True, "channel": channel, "ts": ts, "message": message}
-
-    def _post_ephemeral(self, p: JSONDict) -> JSONDict:
-        """chat.postEphemeral."""
-        if not p.get("channel") or not p.get("user"):
-            return _err("channel_not_found" if not p.get("channel") else "user_not_found")
-        return _err(problem) if (problem := _message_problem(p)) else {"ok": True, "message_ts": self._next_ts()}
-
-    def _update(self, p: JSONDict) -> JSONDict:
-        """chat.update."""
-        if not p.get("channel") or not p.get("ts"):
-            return _err("message_not_found")
-        if problem := _message_problem(p):
-            return _err(problem)
-        message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "text": p.get("text", "")}
-        message |= {k: p[k] for k in ("blocks", "attachments") if k in p}
-        return {"ok": True, "channel": p["channel"], "ts": p["ts"], "text": p.get("text", ""), "message": message}
-
-    def _delete(self, p: JSONDict) -> JSONDict:
-        """chat.delete."""
-        if not p.get("channel") or not p.get("ts"):
-            return _err("message_not_found")
-        return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
-
-    def _view(self, p: JSONDict) -> JSONDict:
-        """views.publish / views.open."""
-        view = p.get("view")
-        if not isinstance(view, dict) or "type" not in view:
-            return _err("invalid_arguments")
-        return {"ok": True, "view": {**view, "id": f"V{next(self._ids):010d}", "team_id": TEAM_ID}}
-
-    def _conversations_info(self, p: JSONDict) -> JSONDict:
-        """conversations.info."""
-        channel = str(p.get("channel") or "")
-        return {"ok": True, "channel": self._channel(channel)} if channel else _err("channel_not_found")
-
-    def _conversations_join(self, p: JSONDict) -> JSONDict:
-        """conversations.join, after which the bot is a member."""
-        channel = str(p.get("channel") or "")
-        if not channel:
-            return _err("channel_not_found")
-        self._not_in_channel.discard(channel)
-        return {"ok": True, "channel": self._channel(channel)}
-
-    def _users_info(self, p: JSONDict) -> JSONDict:
-        """users.info, with `set_user` overrides."""
-        user_id = str(p.get("user") or "")
-        if not user_id:
-            return _err("user_not_found")
-        user = {"id": user_id, "team_id": TEAM_ID, "name": user_id.lower(), "real_name": f"User {user_id}",
-                "tz": "UTC", "tz_label": "Coordinated Universal Time", "tz_offset": 0, "is_bot": False,
-                "deleted": False, "profile": {"real_name": f"User {user_id}", "display_name": user_id.lower()}}
-        return {"ok": True, "user": user | self._users.get(user_id, {})}
-
-    def _get_upload_url(self, p: JSONDict) -> JSONDict:
-        """files.getUploadURLExternal: hands out an upload URL on this same server."""
-        if not p.get("filename") or not (str(p.get("length", "")).isascii() and str(p.get("length", "")).isdigit()):
-            return _err("invalid_arguments")
-        file_id = f"F{next(self._ids):010d}"
-        self._pending[file_id] = {"filename": p["filename"], "content": None}
-        return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
-
-    def _complete_upload(self, p: JSONDict) -> JSONDict:
-        """files.completeUploadExternal: shares the uploaded files into a channel or thread."""
-        files = p.get("files")
-        if not isinstance(files, list) or not files:
-            return _err("invalid_arguments")
-        channel = p.get("channel_id") or p.get("channels")
-        if channel and any(c in self._not_in_channel for c in str(channel).split(",")):
-            return _err("not_in_channel")
-        if channel and any(c[:1] in ("U", "W") for c in str(channel).split(",")):
-            return _err("channel_not_found")  # files are shared into conversations (D...), not to user ids
-        if any(self._pending.get(f.get("id", ""), {}).get("content") is None for f in files):
-            return _err("file_not_found")
-        shared = []
-        for f in files:
-            pending = self._pending.pop(f["id"])
-            upload = Upload(f["id"], pending["filename"], pending["content"], channel, p.get("thread_ts"),
-                            p.get("initial_comment"), f.get("title"))
-            self._uploads.append(upload)
-            shared.append({"id": upload.file_id, "name": upload.filename, "title": upload.title or upload.filename,
-                           "size": len(upload.content), "user": BOT_USER_ID})
-        return {"ok": True, "files": shared}
-
-
-_METHODS: dict[str, Callable[[SlackDouble, JSONDict], JSONDict]] = {
-    "auth.test": SlackDouble._auth_test,
-    "chat.postMessage": SlackDouble._post_message,
-    "chat.postEphemeral": SlackDouble._post_ephemeral,
-    "chat.update": SlackDouble._update,
-    "chat.delete": SlackDouble._delete,
-    "views.publish": SlackDouble._view,
-    "views.open": SlackDouble._view,
-    "conversations.info": SlackDouble._conversations_info,
-    "conversations.join": SlackDouble._conversations_join,
-    "users.info": SlackDouble._users_info,
-    "files.getUploadURLExternal": SlackDouble._get_upload_url,
-    "files.completeUploadExternal": SlackDouble._complete_upload,
-    "files.upload": lambda double, p: _err("method_deprecated"),  # retired by Slack; use files_upload_v2
-}
-
-
-def _err(error: str) -> JSONDict:
-    """A Slack error body."""
-    return {"ok": False, "error": error}
-
-
 def _json(status: int, data: JSONDict, extra: dict[str, str] | None = None) -> Reply:
     """A JSON reply."""
     return status, {"Content-Type": "application/json; charset=utf-8", **(extra or {})}, json.dumps(data).encode()
-
-
-def _message_problem(p: JSONDict) -> str | None:
-    """Slack's message checks: something to show, and at most 50 well-formed blocks."""
-    blocks = p.get("blocks")
-    if blocks is not None and (not isinstance(blocks, list) or len(blocks) > 50):
-        return "invalid_blocks"
-    return None if p.get("text") or blocks or p.get("attachments") else "no_text"
-
-
-def _dm_channel(channel: str) -> str:
-    """Slack opens the app's DM when chat.postMessage gets a user id; its id starts with D."""
-    return f"D{channel[1:]}" if channel[:1] in ("U", "W") else channel
 
 
 def _loads_or_text(body: bytes) -> Any:

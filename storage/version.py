@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -20,25 +21,45 @@ class StoreVersion:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         self._lock = threading.Lock()
-        self._watcher: Any = None  # SQLite: the detached, read-only connection that watches for commits
+        self._watcher: Any = None  # a detached connection of our own that only reads the token
 
     def current(self) -> str | None:
         """The token now, or None when the store cannot say (an in-memory SQLite database): then never cache."""
-        if not self.sqlite:
-            with self.engine.connect() as conn:
-                return str(conn.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar_one())
-        if (self.engine.url.database or ":memory:") == ":memory:":
+        if self.sqlite and (self.engine.url.database or ":memory:") == ":memory:":
             return None
-        with self._lock:  # one connection, shared by the listener threads
-            if self._watcher is None:
-                self._watcher = self.engine.raw_connection()
-                self._watcher.detach()  # ours for good: a pooled connection's counter would be another's
-            row = self._watcher.execute("PRAGMA data_version").fetchone()
-        return f"sqlite:{row[0]}"
+        with self._lock:  # one connection, shared by the listener threads: a pool checkout costs more than this
+            for attempt in (1, 2):
+                try:
+                    return self._read()
+                except self.engine.dialect.loaded_dbapi.Error:
+                    self._drop()  # the server restarted or the connection broke: one fresh try
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read(self) -> str:
+        """Ask the watching connection (opening it first if needed)."""
+        if self._watcher is None:
+            watcher = self.engine.raw_connection()
+            watcher.detach()  # ours for good: on SQLite a pooled connection's counter would be another's
+            if not self.sqlite:
+                watcher.dbapi_connection.autocommit = True  # type: ignore[union-attr]  # psycopg 3
+            self._watcher = watcher
+        cursor = self._watcher.cursor()
+        try:
+            cursor.execute("PRAGMA data_version" if self.sqlite else "SELECT pg_current_snapshot()::text")
+            return f"{self.engine.dialect.name}:{cursor.fetchone()[0]}"
+        finally:
+            cursor.close()
+
+    def _drop(self) -> None:
+        """Forget the watching connection."""
+        if self._watcher is not None:
+            with contextlib.suppress(self.engine.dialect.loaded_dbapi.Error):  # already broken
+                self._watcher.close()
+            self._watcher = None
 
     def close(self) -> None:
         """Close the watching connection (tests and shutdown)."""
         with self._lock:
-            if self._watcher is not None:
-                self._watcher.close()
-                self._watcher = None
+            self._drop()

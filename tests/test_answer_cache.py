@@ -6,10 +6,11 @@ import json
 import sqlite3
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
 from handlers.answer_cache import AnswerCache
+from storage.db import make_engine
 from storage.version import StoreVersion
 from tests.conftest import NOW
 from tests.factories import add_customer
@@ -51,6 +52,18 @@ def test_the_sqlite_token_sees_commits_of_other_processes(sqlite_engine: Engine)
     other.close()
     assert version.current() != before
     version.close()
+
+
+def test_the_token_survives_a_broken_connection(pg_url: str) -> None:
+    pg_engine = make_engine(pg_url)
+    version = StoreVersion(pg_engine)
+    before = version.current()
+    with pg_engine.connect() as conn:  # what a server restart or a proxy's idle timeout does to the watcher
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    assert version.current() == before
+    version.close()
+    pg_engine.dispose()
 
 
 def test_an_in_memory_store_is_never_cached() -> None:

@@ -33,11 +33,11 @@ class DigestSlack(SlackDouble):
     """The shared double plus conversations.history (with message metadata), and ts from the travelling clock."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(message_ts=self._travelling_ts)
         self.history: dict[str, list[dict[str, Any]]] = {}
         self._last_ts = 0.0
 
-    def _next_ts(self) -> str:
+    def _travelling_ts(self) -> str:
         self._last_ts = max(time.time(), self._last_ts + 0.000001)
         return f"{self._last_ts:.6f}"
 
