@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from storage.db import CACHE_KIB
+from storage.hourly import fill_statement as hourly_fill_statement
 
 BULK_CACHE_KIB = -1_048_576  # 1 GiB while a bulk load rebuilds indexes (negative: KiB, SQLite's convention)
 
@@ -64,6 +65,8 @@ def recount(conn: Connection) -> None:
     conn.exec_driver_sql("DELETE FROM status_count")
     conn.exec_driver_sql("INSERT INTO status_count(status, customers, seats) "
                          "SELECT status, count(*), sum(seats) FROM customer GROUP BY status")
+    conn.exec_driver_sql("DELETE FROM customer_hour")
+    conn.exec_driver_sql(hourly_fill_statement(conn.dialect.name))
     conn.exec_driver_sql("DELETE FROM seat_count")
     conn.exec_driver_sql("INSERT INTO seat_count(status, seats, customers) "
                          "SELECT status, seats, count(*) FROM customer GROUP BY status, seats")

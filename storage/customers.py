@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Integer, column, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from storage.hourly import count_in_window
 from storage.models import Customer, Payment, SeatChange, SeatCount, Status
 from storage.paging import Page, PageRequest, build_page, keyset
 from storage.query import Query, Window
@@ -131,7 +132,7 @@ def sort_columns(query: Query) -> tuple[Any, Any]:
 
 
 def count_customers(*, session: Session, query: Query) -> int:
-    """How many customers match; status-only queries are answered from the running counts."""
+    """How many customers match; status, seat and window-only queries are answered from the running counts."""
     conditions = customer_conditions(session, query)
     only_status = not (query.terms or query.created or query.canceled or query.sort.key == "canceled")
     if only_status and query.seats_min is None and query.seats_max is None:
@@ -146,6 +147,16 @@ def count_customers(*, session: Session, query: Query) -> int:
         if query.seats_max is not None:
             kept = kept.where(col(SeatCount.seats) <= query.seats_max)
         return int(session.exec(kept).one())
+    if not (query.terms or query.seats_min is not None or query.seats_max is not None):
+        def rows_in(part: Query) -> int:
+            return int(session.exec(select(func.count()).where(*customer_conditions(session, part))).one())
+
+        if query.created and not (query.canceled or query.statuses or query.sort.key == "canceled"):
+            return count_in_window(session=session, kind="signups", window=query.created,
+                                   count_rows=lambda part: rows_in(query.with_window(created=part)))
+        if query.canceled and not query.created and set(query.statuses) <= {Status.canceled.value}:
+            return count_in_window(session=session, kind="cancellations", window=query.canceled,
+                                   count_rows=lambda part: rows_in(query.with_window(canceled=part)))
     stmt = select(func.count()).select_from(Customer).where(*conditions)
     return int(session.exec(stmt).one())
 

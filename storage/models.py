@@ -165,6 +165,16 @@ class SeatCount(SQLModel, table=True):
     customers: int = _bigint()
 
 
+class CustomerHour(SQLModel, table=True):
+    """Signups and cancellations per UTC hour ('YYYY-MM-DD HH'), kept by triggers, so windows count without a scan."""
+
+    __tablename__ = "customer_hour"
+
+    hour: str = Field(primary_key=True, max_length=13)
+    signups: int = _bigint()
+    cancellations: int = _bigint()
+
+
 class AuditEvent(SQLModel, table=True):
     """Who did what and when: exports, imports, digest changes."""
 
