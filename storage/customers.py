@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, column, func, or_, text
+from sqlalchemy import ColumnElement, Integer, ScalarSelect, column, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -148,8 +148,8 @@ def count_customers(*, session: Session, query: Query) -> int:
             kept = kept.where(col(SeatCount.seats) <= query.seats_max)
         return int(session.exec(kept).one())
     if not (query.terms or query.seats_min is not None or query.seats_max is not None):
-        def rows_in(part: Query) -> int:
-            return int(session.exec(select(func.count()).where(*customer_conditions(session, part))).one())
+        def rows_in(part: Query) -> ScalarSelect[int]:
+            return select(func.count()).where(*customer_conditions(session, part)).scalar_subquery()
 
         if query.created and not (query.canceled or query.statuses or query.sort.key == "canceled"):
             return count_in_window(session=session, kind="signups", window=query.created,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, ScalarSelect, func
 from sqlmodel import Session, col, select
 
 from storage.models import CustomerHour
@@ -48,25 +48,31 @@ def _ceil_hour(instant: datetime) -> datetime:
     return floor if floor == instant else floor + timedelta(hours=1)
 
 
-def count_in_window(*, session: Session, kind: Kind, window: Window, count_rows: Callable[[Window], int]) -> int:
-    """How many customers signed up (or were canceled) in the window.
+def count_in_window(
+    *, session: Session, kind: Kind, window: Window, count_rows: Callable[[Window], ScalarSelect[int]]
+) -> int:
+    """How many customers signed up (or were canceled) in the window, in one statement (one round trip).
 
-    `count_rows(part)` counts customers in a part of the window directly; it is called for the partial hours only.
+    `count_rows(part)` is a scalar subquery counting customers in a part of the window directly; it is used for the
+    partial hours only.
     """
     since, until = window.since, window.until
     first = None if since is None else _ceil_hour(since)
     last = None if until is None else _floor_hour(until)
     if first is not None and last is not None and first >= last:  # inside one or two partial hours
-        return count_rows(window)
+        return int(session.exec(select(count_rows(window))).one())
     column = col(CustomerHour.signups if kind == "signups" else CustomerHour.cancellations)
     hours = select(func.coalesce(func.sum(column), 0))
     if first is not None:
         hours = hours.where(col(CustomerHour.hour) >= _hour_key(first))
     if last is not None:
         hours = hours.where(col(CustomerHour.hour) < _hour_key(last))
-    total = int(session.exec(hours).one())
+    parts: list[ColumnElement[int]] = [hours.scalar_subquery()]
     if since is not None and first is not None and first != since:
-        total += count_rows(Window(since=since, until=first))
+        parts.append(count_rows(Window(since=since, until=first)))
     if until is not None and last is not None and last != until:
-        total += count_rows(Window(since=last, until=until))
-    return total
+        parts.append(count_rows(Window(since=last, until=until)))
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return int(session.exec(select(total)).one())

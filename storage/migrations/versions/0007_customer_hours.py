@@ -85,6 +85,7 @@ def upgrade() -> None:
     )
     dialect = op.get_bind().dialect.name
     op.execute(fill_statement(dialect))
+    op.execute("ANALYZE customer_hour")  # without statistics PostgreSQL reads the whole table for a week's hours
     for statement in SQLITE_TRIGGERS if dialect == "sqlite" else POSTGRES_TRIGGER:
         op.execute(statement)
 
