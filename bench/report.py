@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +142,9 @@ def markdown(header: tuple[str, ...], body: list[Row]) -> str:
 
 def main() -> None:
     """Print every run of every file as markdown, then PostgreSQL against SQLite."""
-    runs = [run for path in sys.argv[1:] for run in json.loads(Path(path).read_text())["runs"]]
+    parser = argparse.ArgumentParser(description="Markdown tables from benchmark JSON files (python -m bench.run).")
+    parser.add_argument("files", nargs="+", type=Path, help="results files, e.g. bench/results/*.json")
+    runs = [run for path in parser.parse_args().files for run in json.loads(path.read_text())["runs"]]
     for run in runs:
         print(f"### {title(run)}\n\n{markdown(COLUMNS, rows(run))}")
     versus = engine_rows(runs)
