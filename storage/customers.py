@@ -1,4 +1,4 @@
-"""Customer queries: filtered lists, search, counts, windows and the detail card."""
+"""Customer queries: filtered lists, counts, windows and the detail card (search terms come from storage.search)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, ScalarSelect, column, func, or_, text
+from sqlalchemy import ColumnElement, ScalarSelect, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -14,6 +14,7 @@ from storage.hourly import count_in_window
 from storage.models import Customer, Payment, SeatChange, SeatCount, Status
 from storage.paging import Page, PageRequest, build_page, keyset
 from storage.query import Query, Window
+from storage.search import COUNT_CAP, probe_matches, term_condition
 from storage.types import UTCDateTime
 
 _SORT_COLUMNS: dict[str, Any] = {
@@ -24,67 +25,7 @@ _SORT_COLUMNS: dict[str, Any] = {
 }
 
 
-def _like_pattern(term: str) -> str:
-    """A LIKE pattern matching `term` anywhere, with LIKE's wildcards escaped."""
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-COUNT_CAP = 1000
-
-
-def _fts_phrase(term: str) -> str:
-    """A term as an FTS5 phrase (trigram tokenizer: a case-insensitive substring)."""
-    return '"' + term.replace('"', '""') + '"'
-
-
-def probe_matches(session: Session, term: str, *, cap: int = COUNT_CAP) -> int | None:
-    """How many customers contain the term, counted on the trigram index up to cap + 1; None under 3 characters.
-
-    Terms under 3 characters have no trigrams to index, so they cannot be probed cheaply.
-    """
-    if len(term) < 3:
-        return None
-    if session.get_bind().dialect.name == "sqlite":
-        probe = text("SELECT count(*) FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH :p LIMIT :n)")
-        found = session.connection().execute(probe, {"p": _fts_phrase(term), "n": cap + 1}).scalar_one()
-    else:  # pg_trgm: the same question through the GIN indexes, stopping at cap + 1
-        probe = text("SELECT count(*) FROM (SELECT 1 FROM customer WHERE lower(organization) LIKE :p ESCAPE '\\' "
-                     "OR email_key LIKE :p ESCAPE '\\' LIMIT :n) AS m")
-        found = session.connection().execute(probe, {"p": _like_pattern(term), "n": cap + 1}).scalar_one()
-    return int(found)
-
-
-def is_common(session: Session, term: str, *, cap: int = COUNT_CAP) -> bool:
-    """True when more than `cap` customers contain the term; short terms count as common, so pages stop early."""
-    found = probe_matches(session, term, cap=cap)
-    return found is None or found > cap
-
-
-def _term_condition(session: Session, term: str, *, scan: bool = False) -> ColumnElement[bool]:
-    """Case-insensitive substring match on organization or email, served by a trigram index.
-
-    `scan` asks for the plain LIKE form: for a term most rows contain, walking the sort index and testing each row
-    finds a page sooner than collecting every match from the index and sorting them.
-    """
-    if session.get_bind().dialect.name == "sqlite" and len(term) >= 3 and not scan:
-        fts = text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :phrase").bindparams(
-            phrase=_fts_phrase(term))
-        return col(Customer.id).in_(fts.columns(column("rowid", Integer)))
-    pattern = _like_pattern(term)
-    organization, email = func.lower(Customer.organization), col(Customer.email_key)
-    if scan and session.get_bind().dialect.name == "postgresql":
-        # `|| ''` hides the GIN indexes, so PostgreSQL walks the sort index and stops at a page too.
-        return or_(organization.concat("").like(pattern, escape="\\"), email.concat("").like(pattern, escape="\\"))
-    return or_(organization.like(pattern, escape="\\"), email.like(pattern, escape="\\"))
-
-
-def customer_term(session: Session, term: str) -> ColumnElement[bool]:
-    """Customers whose organization or email contains the term, from the search index (every match, unordered)."""
-    return _term_condition(session, term)
-
-
-def _window_conditions(column: Any, window: Window) -> list[ColumnElement[bool]]:
+def window_conditions(column: Any, window: Window) -> list[ColumnElement[bool]]:
     """since <= column < until, for whichever ends are set."""
     conditions: list[ColumnElement[bool]] = []
     if window.since is not None:
@@ -102,7 +43,7 @@ def customer_conditions(
     For a page sorted by name or seats, the status test is written so the planner walks the sort index instead of
     collecting every row of a common status and sorting them (`status || ''` hides the status index).
     """
-    conditions = [_term_condition(session, term, scan=term in scan_terms) for term in query.terms]
+    conditions = [term_condition(session, term, scan=term in scan_terms) for term in query.terms]
     if query.statuses:
         status = col(Customer.status)
         hide = for_page and query.sort.key in ("organization", "seats")
@@ -114,10 +55,10 @@ def customer_conditions(
             conditions.append(col(Customer.seats) >= query.seats_min)
         if query.seats_max is not None:
             conditions.append(col(Customer.seats) <= query.seats_max)
-    conditions += _window_conditions(col(Customer.created_at), query.created)
+    conditions += window_conditions(col(Customer.created_at), query.created)
     if query.canceled:
         conditions.append(col(Customer.status) == Status.canceled.value)
-        conditions += _window_conditions(col(Customer.canceled_at), query.canceled)
+        conditions += window_conditions(col(Customer.canceled_at), query.canceled)
     if query.sort.key == "canceled":
         conditions.append(col(Customer.canceled_at).is_not(None))
     return conditions
@@ -220,21 +161,21 @@ def customers_in(
 
 def new_signups(*, session: Session, window: Window, limit: int = 10) -> tuple[int, list[Customer]]:
     """Customers created in the window, newest first."""
-    conditions = _window_conditions(col(Customer.created_at), window)
+    conditions = window_conditions(col(Customer.created_at), window)
     return customers_in(session=session, conditions=conditions, order=col(Customer.created_at).desc(), limit=limit)
 
 
 def churned(*, session: Session, window: Window, limit: int = 10) -> tuple[int, list[Customer]]:
     """Customers now canceled whose cancellation falls in the window, most recent first."""
     conditions = [col(Customer.status) == Status.canceled.value,
-                  *_window_conditions(col(Customer.canceled_at), window)]
+                  *window_conditions(col(Customer.canceled_at), window)]
     return customers_in(session=session, conditions=conditions, order=col(Customer.canceled_at).desc(), limit=limit)
 
 
 def new_zero_seat_orgs(*, session: Session, window: Window, limit: int = 10) -> tuple[int, list[Customer]]:
     """Orgs created in the window that still have no active members (an onboarding nudge)."""
     conditions = [col(Customer.seats) == 0, col(Customer.status) != Status.canceled.value,
-                  *_window_conditions(col(Customer.created_at), window)]
+                  *window_conditions(col(Customer.created_at), window)]
     return customers_in(session=session, conditions=conditions, order=col(Customer.created_at).desc(), limit=limit)
 
 
@@ -257,7 +198,7 @@ def seat_growth(*, session: Session, window: Window, limit: int = 10) -> tuple[i
     added = func.sum(col(SeatChange.new_seats) - col(SeatChange.old_seats)).label("added")
     grown = (
         select(col(SeatChange.customer_id), added)
-        .where(*_window_conditions(col(SeatChange.at), window))
+        .where(*window_conditions(col(SeatChange.at), window))
         .group_by(col(SeatChange.customer_id))
         .having(added > 0)
         .subquery()
@@ -306,7 +247,7 @@ def find_customers(*, session: Session, key: str, limit: int = 10) -> list[Custo
     ).all()
     if exact:
         return list(exact)
-    cond = _term_condition(session, lowered)
+    cond = term_condition(session, lowered)
     return list(session.exec(select(Customer).where(cond).order_by(col(Customer.created_at).desc()).limit(limit)))
 
 

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, text
 from sqlmodel import Session, col, select
 
-from storage.customers import COUNT_CAP, _like_pattern, _window_conditions, customer_term, is_common
+from storage.customers import window_conditions
 from storage.models import Customer, Payment, PaymentDaily, Payout, PayoutStatus
 from storage.paging import Page, PageRequest, build_page, keyset
 from storage.query import Query
+from storage.search import COUNT_CAP, customer_term, is_common, like_pattern
 
 COMMITTED_PAYOUTS = (PayoutStatus.pending.value, PayoutStatus.in_transit.value, PayoutStatus.paid.value)
 # Above this many matching customers, a payment search walks the time index instead of collecting their payments
@@ -137,7 +138,7 @@ def _payment_conditions(session: Session, query: Query) -> list[ColumnElement[bo
         conditions.append(or_(payer.in_(customers), col(Payment.external_id) == term))
     if query.currency:
         conditions.append(col(Payment.currency) == query.currency)
-    return conditions + _window_conditions(col(Payment.created_at), query.created)
+    return conditions + window_conditions(col(Payment.created_at), query.created)
 
 
 def list_payments(*, session: Session, query: Query, page: PageRequest) -> Page[PaymentRow]:
@@ -175,13 +176,13 @@ def list_payouts(*, session: Session, query: Query, page: PageRequest) -> Page[P
     """A page of payouts filtered by status, currency and window, newest first by default."""
     columns = {"amount": col(Payout.amount), "arrival": col(Payout.arrival_date)}
     column = columns.get(query.sort.key, col(Payout.created_at))
-    conditions = _window_conditions(col(Payout.created_at), query.created)
+    conditions = window_conditions(col(Payout.created_at), query.created)
     if query.statuses:
         conditions.append(col(Payout.status).in_(query.statuses))
     if query.currency:
         conditions.append(col(Payout.currency) == query.currency)
     for term in query.terms:
-        conditions.append(func.lower(Payout.external_id).like(_like_pattern(term), escape="\\"))
+        conditions.append(func.lower(Payout.external_id).like(like_pattern(term), escape="\\"))
     if query.sort.key == "arrival":
         conditions.append(col(Payout.arrival_date).is_not(None))
     stmt, backwards = keyset(select(Payout).where(*conditions), column=column, id_column=col(Payout.id),

@@ -8,7 +8,6 @@ import pytest
 from sqlmodel import Session
 
 from storage.customers import (
-    COUNT_CAP,
     churned,
     count_by_status,
     count_customers,
@@ -24,6 +23,7 @@ from storage.customers import (
 from storage.models import Customer
 from storage.paging import CursorError, PageRequest
 from storage.query import Window, parse_query
+from storage.search import COUNT_CAP
 from storage.writes import CustomerFields, apply_customer
 from tests.conftest import NOW
 from tests.factories import add_customer, add_payment

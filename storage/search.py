@@ -1,0 +1,68 @@
+"""Substring search on organization and email: trigram indexes (SQLite FTS5, PostgreSQL pg_trgm) and their probes."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Integer, column, func, or_, text
+from sqlmodel import Session, col
+
+from storage.models import Customer
+
+
+def like_pattern(term: str) -> str:
+    """A LIKE pattern matching `term` anywhere, with LIKE's wildcards escaped."""
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+COUNT_CAP = 1000
+
+
+def _fts_phrase(term: str) -> str:
+    """A term as an FTS5 phrase (trigram tokenizer: a case-insensitive substring)."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def probe_matches(session: Session, term: str, *, cap: int = COUNT_CAP) -> int | None:
+    """How many customers contain the term, counted on the trigram index up to cap + 1; None under 3 characters.
+
+    Terms under 3 characters have no trigrams to index, so they cannot be probed cheaply.
+    """
+    if len(term) < 3:
+        return None
+    if session.get_bind().dialect.name == "sqlite":
+        probe = text("SELECT count(*) FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH :p LIMIT :n)")
+        found = session.connection().execute(probe, {"p": _fts_phrase(term), "n": cap + 1}).scalar_one()
+    else:  # pg_trgm: the same question through the GIN indexes, stopping at cap + 1
+        probe = text("SELECT count(*) FROM (SELECT 1 FROM customer WHERE lower(organization) LIKE :p ESCAPE '\\' "
+                     "OR email_key LIKE :p ESCAPE '\\' LIMIT :n) AS m")
+        found = session.connection().execute(probe, {"p": like_pattern(term), "n": cap + 1}).scalar_one()
+    return int(found)
+
+
+def is_common(session: Session, term: str, *, cap: int = COUNT_CAP) -> bool:
+    """True when more than `cap` customers contain the term; short terms count as common, so pages stop early."""
+    found = probe_matches(session, term, cap=cap)
+    return found is None or found > cap
+
+
+def term_condition(session: Session, term: str, *, scan: bool = False) -> ColumnElement[bool]:
+    """Case-insensitive substring match on organization or email, served by a trigram index.
+
+    `scan` asks for the plain LIKE form: for a term most rows contain, walking the sort index and testing each row
+    finds a page sooner than collecting every match from the index and sorting them.
+    """
+    if session.get_bind().dialect.name == "sqlite" and len(term) >= 3 and not scan:
+        fts = text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :phrase").bindparams(
+            phrase=_fts_phrase(term))
+        return col(Customer.id).in_(fts.columns(column("rowid", Integer)))
+    pattern = like_pattern(term)
+    organization, email = func.lower(Customer.organization), col(Customer.email_key)
+    if scan and session.get_bind().dialect.name == "postgresql":
+        # `|| ''` hides the GIN indexes, so PostgreSQL walks the sort index and stops at a page too.
+        return or_(organization.concat("").like(pattern, escape="\\"), email.concat("").like(pattern, escape="\\"))
+    return or_(organization.like(pattern, escape="\\"), email.like(pattern, escape="\\"))
+
+
+def customer_term(session: Session, term: str) -> ColumnElement[bool]:
+    """Customers whose organization or email contains the term, from the search index (every match, unordered)."""
+    return term_condition(session, term)
