@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from storage.events import Change, CustomerChange, EventInvalid, PaymentChange, PayoutChange, SyncEvent
+from storage.event_types import Change, CustomerChange, EventInvalid, PaymentChange, PayoutChange, SyncEvent
 from storage.models import PayoutStatus
 from storage.writes import CustomerFields, PaymentFields, PayoutFields
 

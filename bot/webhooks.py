@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from bot.deps import Deps
 from bot.stripe_map import MAX_SEATS, Reader, map_stripe_event
-from storage.events import (
+from storage.event_types import (
     Change,
     CustomerChange,
     EventConflict,
@@ -31,8 +31,8 @@ from storage.events import (
     PaymentChange,
     PayoutChange,
     SyncEvent,
-    process_event,
 )
+from storage.events import process_event
 from storage.models import PayoutStatus, Status
 from storage.query import STATUS_ALIASES
 from storage.writes import CustomerFields, PaymentFields, PayoutFields

@@ -7,9 +7,8 @@ customer whose seats a newer event already changed, but cannot undo that seat ch
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +18,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.db import session_scope
+from storage.event_types import (
+    CustomerChange,
+    EventConflict,
+    PaymentChange,
+    PayoutChange,
+    Processed,
+    SyncEvent,
+)
 from storage.models import Customer
 from storage.types import UTCDateTime
 from storage.writes import (
@@ -71,66 +78,6 @@ class SyncClock(SQLModel, table=True):
     row_id: int = Field(primary_key=True)
     field: str = Field(primary_key=True, max_length=32)
     at: datetime = _ts()
-
-
-class EventInvalid(ValueError):
-    """A malformed event; the message names the field and what is wrong with it (400, nothing written)."""
-
-
-class EventConflict(Exception):
-    """A well-formed event that cannot be applied yet (unknown object, email taken): 409, nothing written."""
-
-
-@dataclass(frozen=True)
-class CustomerChange:
-    """What an event states about one customer, found by external id, else by email."""
-
-    external_id: str | None = None
-    email: str | None = None
-    fields: CustomerFields = dataclasses.field(default_factory=CustomerFields)
-    defaults: CustomerFields | None = None  # fill-ins used only to create an unknown customer; None: never create
-
-
-@dataclass(frozen=True)
-class PaymentChange:
-    """What an event states about one payment; `customer` finds (or creates) the payer."""
-
-    external_id: str
-    customer: CustomerChange | None
-    fields: PaymentFields
-
-
-@dataclass(frozen=True)
-class PayoutChange:
-    """What an event states about one payout."""
-
-    external_id: str
-    fields: PayoutFields
-
-
-Change = CustomerChange | PaymentChange | PayoutChange
-
-
-@dataclass(frozen=True)
-class SyncEvent:
-    """A verified, validated event from one source; `change` None means there is nothing to apply (ignored)."""
-
-    source: str
-    event_id: str
-    type: str
-    created_at: datetime
-    object_id: str | None
-    change: Change | None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class Processed:
-    """What processing did; `duplicate` means the event was processed before and nothing changed now."""
-
-    outcome: str
-    duplicate: bool
-    detail: str | None = None
 
 
 def process_event(*, engine: Engine, event: SyncEvent, received_at: datetime) -> Processed:

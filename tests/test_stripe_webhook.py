@@ -19,7 +19,8 @@ from bot.settings import Settings
 from bot.stripe_map import map_stripe_event, placeholder_email
 from bot.webhooks import MAX_BODY, routes
 from storage.db import session_scope
-from storage.events import EventInvalid, count_events, recent_events
+from storage.event_types import EventInvalid
+from storage.events import count_events, recent_events
 from storage.models import Customer, Payment, Payout
 from tests.conftest import NOW
 from tests.test_webhooks_platform import AppClient

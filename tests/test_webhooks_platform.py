@@ -22,7 +22,8 @@ from bot.deps import Deps
 from bot.settings import Settings
 from bot.webhooks import MAX_BODY, parse_platform_event, routes, sign_platform, verify_platform
 from storage.db import session_scope
-from storage.events import EventInvalid, count_events
+from storage.event_types import EventInvalid
+from storage.events import count_events
 from storage.models import Customer, Payment, Payout, SeatChange
 from tests.conftest import NOW
 
