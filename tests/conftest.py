@@ -14,6 +14,9 @@ from sqlmodel import Session
 
 from storage.db import make_engine, upgrade
 
+# The Slack double and the running bot are fixtures every end-to-end module uses.
+pytest_plugins = ("tests.slack_double", "tests.e2e_bot")
+
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

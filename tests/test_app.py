@@ -13,7 +13,7 @@ from bot.app import create_app, make_client
 from bot.deps import Deps
 from bot.settings import Settings
 from handlers.common import redact
-from tests.slack_double import SlackDouble, slack_double_fixture  # noqa: F401
+from tests.slack_double import SlackDouble
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 

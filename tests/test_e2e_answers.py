@@ -10,9 +10,8 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from tests.conftest import NOW
-from tests.e2e_bot import ADMIN, MEMBER, Bot, bot_fixture, customers_fixture  # noqa: F401
+from tests.e2e_bot import ADMIN, MEMBER, Bot
 from tests.factories import add_customer
-from tests.slack_double import slack_double_fixture  # noqa: F401
 
 
 def _buttons(msg: dict[str, Any]) -> set[str]:

@@ -19,23 +19,20 @@ from storage.db import session_scope
 from storage.query import parse_query
 from storage.writes import recent_audit
 from tests.conftest import NOW
-from tests.e2e_bot import (  # noqa: F401  (fixtures)
+from tests.e2e_bot import (
     ADMIN,
     CHANNEL,
     FINANCE,
     MEMBER,
     SECRET,
     Bot,
-    bot_fixture,
     button,
-    customers_fixture,
     wait_for_audit,
 )
 from tests.factories import add_customer, add_payment, add_payout
-from tests.slack_double import (  # noqa: F401  (fixture)
+from tests.slack_double import (
     event_body,
     sign_slack_request,
-    slack_double_fixture,
     view_action_body,
 )
 

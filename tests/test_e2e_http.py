@@ -14,19 +14,17 @@ from sqlalchemy import text
 
 from bot.blocks.limits import validate_message, validate_view
 from storage.csv_io import EXPORT_HEADER
-from tests.e2e_bot import (  # noqa: F401 (fixtures)
+from tests.e2e_bot import (
     ADMIN,
     CHANNEL,
     FINANCE,
     MEMBER,
     SECRET,
     Bot,
-    bot_fixture,
     button,
-    customers_fixture,
     wait_for_audit,
 )
-from tests.slack_double import event_body, sign_slack_request, slack_double_fixture, slash_command_body  # noqa: F401
+from tests.slack_double import event_body, sign_slack_request, slash_command_body
 
 
 def test_requests_without_a_valid_signature_are_refused_with_401(bot: Bot) -> None:

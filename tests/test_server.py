@@ -19,20 +19,18 @@ from bot.deps import Deps
 from bot.server import NO_SCHEDULER_ENV, asgi_app, create_server
 from storage.db import make_engine
 from tests.conftest import NOW
-from tests.e2e_bot import (  # noqa: F401  (fixtures)
+from tests.e2e_bot import (
     ADMIN,
     CHANNEL,
     MEMBER,
     SECRET,
     Bot,
-    bot_fixture,
     button,
-    customers_fixture,
     e2e_settings,
     free_port,
     serving,
 )
-from tests.slack_double import SlackDouble, sign_slack_request, slack_double_fixture, slash_command_body  # noqa: F401
+from tests.slack_double import SlackDouble, sign_slack_request, slash_command_body
 
 
 def test_health_is_503_when_the_database_is_unreachable(slack_double: SlackDouble, tmp_path: Path) -> None:

@@ -27,7 +27,6 @@ from tests.slack_double import (
     block_action_body,
     event_body,
     sign_slack_request,
-    slack_double_fixture,  # noqa: F401 - the fixture under test
     slash_command_body,
 )
 
