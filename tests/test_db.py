@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,10 @@ from sqlmodel import SQLModel
 import storage.digests
 import storage.events
 import storage.models  # noqa: F401  (registers the tables)
+from storage.customers import count_customers
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import Customer
+from storage.query import parse_query
 from tests.conftest import PG_ADMIN_URL, _pg_reachable
 
 UPGRADE_SCRIPT = "import sys; from storage.db import make_engine, upgrade; upgrade(make_engine(sys.argv[1]))"
@@ -109,3 +111,21 @@ def test_naive_datetimes_are_refused(sqlite_engine: object) -> None:
     with pytest.raises(StatementError, match="naive datetime"), session_scope(sqlite_engine, write=True) as session:
         session.add(Customer(organization="N", email="n@n.example", email_key="n@n.example", seats=0,
                              status="active", created_at=datetime(2026, 1, 1), updated_at=datetime(2026, 1, 1)))
+
+
+def test_upgrading_a_store_with_customers_counts_them_into_the_hourly_totals(fresh_url: str) -> None:
+    engine = make_engine(fresh_url)
+    upgrade(engine, "0006")  # the schema before migration 0007 added the hourly totals
+    now = datetime(2026, 11, 24, 12, 30, tzinfo=UTC)
+    with session_scope(engine, write=True) as session:
+        for i in range(6):
+            canceled = i % 2 == 1
+            session.add(Customer(organization=f"Org {i}", email=f"o{i}@org.example", email_key=f"o{i}@org.example",
+                                 seats=1, status="canceled" if canceled else "active",
+                                 created_at=now - timedelta(hours=5 * i), updated_at=now,
+                                 canceled_at=now - timedelta(minutes=30 * i) if canceled else None))
+    upgrade(engine)
+    with session_scope(engine) as session:
+        for text_, expected in (("created:1d", 5), ("created:3h", 1), ("canceled:7d", 3), ("canceled:1h", 1)):
+            assert count_customers(session=session, query=parse_query(text_, now=now)) == expected, text_
+    engine.dispose()
