@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from bot.shell import Shell
 
 DEMO_CUSTOMERS = 500
+# Idle keep-alive connections stay open longer than load balancers keep theirs (AWS ALB: 60 s), so a balancer or a
+# webhook sender never reuses a connection the bot has just closed (uvicorn's default of 5 s loses such requests).
+KEEP_ALIVE_S = 75
 
 
 def register(cli: typer.Typer) -> None:
@@ -66,7 +69,7 @@ def serve(
         os.environ[NO_SCHEDULER_ENV] = "1"
 
     uvicorn.run("bot.server:asgi_app", factory=True, host=host, port=port, workers=workers,
-                log_level=deps.settings.log_level.lower(), access_log=False)
+                log_level=deps.settings.log_level.lower(), access_log=False, timeout_keep_alive=KEEP_ALIVE_S)
 
 
 def shell(
