@@ -101,19 +101,19 @@ def _net_by_currency(session: Session, net: Any, conditions: list[ColumnElement[
 def _next_clearing(
     session: Session, net: Any, *, currency: str, cutoff: datetime, now: datetime
 ) -> tuple[datetime | None, int]:
-    """The earliest uncleared payment with a positive net, and the net that clears at that instant."""
-    first = session.exec(
-        select(col(Payment.created_at))
-        .where(col(Payment.created_at) > cutoff, col(Payment.created_at) <= now,
-               col(Payment.currency) == currency, net > 0)
-        .order_by(col(Payment.created_at)).limit(1)
+    """The earliest uncleared payment with a positive net, and the net that clears at that instant (one statement)."""
+    first = (select(col(Payment.created_at))
+             .where(col(Payment.created_at) > cutoff, col(Payment.created_at) <= now,
+                    col(Payment.currency) == currency, net > 0)
+             .order_by(col(Payment.created_at)).limit(1).scalar_subquery())
+    found = session.exec(
+        select(col(Payment.created_at), func.sum(net))
+        .where(col(Payment.created_at) == first, col(Payment.currency) == currency, net > 0)
+        .group_by(col(Payment.created_at))
     ).first()
-    if first is None:
+    if found is None:
         return None, 0
-    amount = session.exec(
-        select(func.sum(net)).where(col(Payment.created_at) == first, col(Payment.currency) == currency, net > 0)
-    ).one()
-    return first, int(amount or 0)
+    return found[0], int(found[1] or 0)
 
 
 @dataclass(frozen=True)
