@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.hourly import count_in_window
+from storage.hourly import window_count
 from storage.models import Customer, Payment, SeatChange, SeatCount, Status
 from storage.paging import Page, PageRequest, build_page, keyset
 from storage.query import Query, Window
@@ -74,12 +74,13 @@ def sort_columns(query: Query) -> tuple[Any, Any]:
 
 def count_customers(*, session: Session, query: Query) -> int:
     """How many customers match; status, seat and window-only queries are answered from the running counts."""
-    conditions = customer_conditions(session, query)
-    only_status = not (query.terms or query.created or query.canceled or query.sort.key == "canceled")
-    if only_status and query.seats_min is None and query.seats_max is None:
-        counts = count_by_status(session=session)
-        return sum(n for status, n in counts.items() if not query.statuses or status in query.statuses)
-    if only_status:  # status and seat filters only: sum the trigger-kept (status, seats) counts
+    return int(session.exec(select(count_statement(session, query))).one())
+
+
+def count_statement(session: Session, query: Query) -> ScalarSelect[int]:
+    """The count of a query's matches as a scalar subquery, from the trigger-kept totals where they can answer."""
+    if not (query.terms or query.created or query.canceled or query.sort.key == "canceled"):
+        # status and seat filters only: sum the trigger-kept (status, seats) counts
         kept = select(func.coalesce(func.sum(SeatCount.customers), 0))
         if query.statuses:
             kept = kept.where(col(SeatCount.status).in_(query.statuses))
@@ -87,19 +88,19 @@ def count_customers(*, session: Session, query: Query) -> int:
             kept = kept.where(col(SeatCount.seats) >= query.seats_min)
         if query.seats_max is not None:
             kept = kept.where(col(SeatCount.seats) <= query.seats_max)
-        return int(session.exec(kept).one())
-    if not (query.terms or query.seats_min is not None or query.seats_max is not None):
-        def rows_in(part: Query) -> ScalarSelect[int]:
-            return select(func.count()).where(*customer_conditions(session, part)).scalar_subquery()
+        return kept.scalar_subquery()
 
+    def rows_in(part: Query) -> ScalarSelect[int]:
+        return select(func.count()).where(*customer_conditions(session, part)).scalar_subquery()
+
+    if not (query.terms or query.seats_min is not None or query.seats_max is not None):
         if query.created and not (query.canceled or query.statuses or query.sort.key == "canceled"):
-            return count_in_window(session=session, kind="signups", window=query.created,
-                                   count_rows=lambda part: rows_in(query.with_window(created=part)))
+            return window_count(kind="signups", window=query.created,
+                                count_rows=lambda part: rows_in(query.with_window(created=part)))
         if query.canceled and not query.created and set(query.statuses) <= {Status.canceled.value}:
-            return count_in_window(session=session, kind="cancellations", window=query.canceled,
-                                   count_rows=lambda part: rows_in(query.with_window(canceled=part)))
-    stmt = select(func.count()).select_from(Customer).where(*conditions)
-    return int(session.exec(stmt).one())
+            return window_count(kind="cancellations", window=query.canceled,
+                                count_rows=lambda part: rows_in(query.with_window(canceled=part)))
+    return rows_in(query)
 
 
 def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page[Customer]:
@@ -107,18 +108,23 @@ def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page
     column = _SORT_COLUMNS[query.sort.key]
     probes = {term: probe_matches(session, term) for term in query.terms}
     common = frozenset(term for term, found in probes.items() if found is None or found > COUNT_CAP)
-    stmt = select(Customer).where(*customer_conditions(session, query, scan_terms=common, for_page=True))
+    only_term = len(probes) == 1 and not (query.statuses or query.seats_min is not None or query.seats_max is not None
+                                          or query.created or query.canceled or query.sort.key == "canceled")
+    # When the count is exact, it rides along with the page as a subquery: one round trip instead of two.
+    counted = not common and not only_term
+    extra = [count_statement(session, query).label("total")] if counted else []
+    stmt = select(Customer, *extra).where(*customer_conditions(session, query, scan_terms=common, for_page=True))
     stmt, backwards = keyset(
         stmt, column=column, id_column=col(Customer.id), descending=query.sort.descending, page=page
     )
-    rows = list(session.exec(stmt))
+    fetched = list(session.exec(stmt))
+    rows: list[Customer] = [r[0] for r in fetched] if counted else fetched
+    total: int | None = int(fetched[0][1]) if counted and fetched else None  # an empty page counts on its own
     attr = column.key
 
     def key(row: Customer) -> tuple[Any, int]:
         return getattr(row, attr), row.id or 0
 
-    only_term = len(probes) == 1 and not (query.statuses or query.seats_min is not None or query.seats_max is not None
-                                          or query.created or query.canceled or query.sort.key == "canceled")
     found = next(iter(probes.values())) if only_term else None
     if found is not None:  # the probe already counted this one-term search (up to the cap): don't count it twice
         return build_page(rows, total=min(found, COUNT_CAP), page=page, backwards=backwards, key=key,
@@ -132,8 +138,8 @@ def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page
         total = int(session.exec(select(func.count()).select_from(capped)).one())
         return build_page(rows, total=min(total, COUNT_CAP), page=page, backwards=backwards, key=key,
                           capped=total > COUNT_CAP)
-    return build_page(rows, total=count_customers(session=session, query=query), page=page,
-                      backwards=backwards, key=key)
+    return build_page(rows, total=count_customers(session=session, query=query) if total is None else total,
+                      page=page, backwards=backwards, key=key)
 
 
 def count_by_status(*, session: Session) -> dict[str, int]:

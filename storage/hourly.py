@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import ColumnElement, ScalarSelect, func
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from storage.models import CustomerHour
 from storage.query import Window
@@ -48,10 +48,8 @@ def _ceil_hour(instant: datetime) -> datetime:
     return floor if floor == instant else floor + timedelta(hours=1)
 
 
-def count_in_window(
-    *, session: Session, kind: Kind, window: Window, count_rows: Callable[[Window], ScalarSelect[int]]
-) -> int:
-    """How many customers signed up (or were canceled) in the window, in one statement (one round trip).
+def window_count(*, kind: Kind, window: Window, count_rows: Callable[[Window], ScalarSelect[int]]) -> ScalarSelect[int]:
+    """How many customers signed up (or were canceled) in the window, as one scalar subquery.
 
     `count_rows(part)` is a scalar subquery counting customers in a part of the window directly; it is used for the
     partial hours only.
@@ -60,19 +58,16 @@ def count_in_window(
     first = None if since is None else _ceil_hour(since)
     last = None if until is None else _floor_hour(until)
     if first is not None and last is not None and first >= last:  # inside one or two partial hours
-        return int(session.exec(select(count_rows(window))).one())
+        return count_rows(window)
     column = col(CustomerHour.signups if kind == "signups" else CustomerHour.cancellations)
     hours = select(func.coalesce(func.sum(column), 0))
     if first is not None:
         hours = hours.where(col(CustomerHour.hour) >= _hour_key(first))
     if last is not None:
         hours = hours.where(col(CustomerHour.hour) < _hour_key(last))
-    parts: list[ColumnElement[int]] = [hours.scalar_subquery()]
+    total: ColumnElement[int] = hours.scalar_subquery()
     if since is not None and first is not None and first != since:
-        parts.append(count_rows(Window(since=since, until=first)))
+        total = total + count_rows(Window(since=since, until=first))
     if until is not None and last is not None and last != until:
-        parts.append(count_rows(Window(since=last, until=until)))
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
-    return int(session.exec(select(total)).one())
+        total = total + count_rows(Window(since=last, until=until))
+    return select(total).scalar_subquery()
