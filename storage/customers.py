@@ -74,10 +74,10 @@ def sort_columns(query: Query) -> tuple[Any, Any]:
 
 def count_customers(*, session: Session, query: Query) -> int:
     """How many customers match; status, seat and window-only queries are answered from the running counts."""
-    return int(session.exec(select(count_statement(session, query))).one())
+    return int(session.exec(select(count_statement(session=session, query=query))).one())
 
 
-def count_statement(session: Session, query: Query) -> ScalarSelect[int]:
+def count_statement(*, session: Session, query: Query) -> ScalarSelect[int]:
     """The count of a query's matches as a scalar subquery, from the trigger-kept totals where they can answer."""
     if not (query.terms or query.created or query.canceled or query.sort.key == "canceled"):
         # status and seat filters only: sum the trigger-kept (status, seats) counts
@@ -112,7 +112,7 @@ def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page
                                           or query.created or query.canceled or query.sort.key == "canceled")
     # When the count is exact, it rides along with the page as a subquery: one round trip instead of two.
     counted = not common and not only_term
-    extra = [count_statement(session, query).label("total")] if counted else []
+    extra = [count_statement(session=session, query=query).label("total")] if counted else []
     stmt = select(Customer, *extra).where(*customer_conditions(session, query, scan_terms=common, for_page=True))
     stmt, backwards = keyset(
         stmt, column=column, id_column=col(Customer.id), descending=query.sort.descending, page=page
