@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.customers import count_by_status, customers_in, new_signups
+from storage.customers import count_by_status, customers_in, new_signups, window_conditions
 from storage.customers import seat_totals as status_seat_totals
 from storage.models import Customer, SeatChange, Status
 from storage.query import Window
@@ -62,20 +61,15 @@ class DigestContent:
         return self.new_total == 0 and self.churned_total == 0
 
 
-def _window(column: Any, window: Window) -> list[ColumnElement[bool]]:
-    """since <= column < until."""
-    return [column >= window.since, column < window.until]
-
-
 def _churned(session: Session, window: Window, limit: int) -> tuple[int, list[Customer]]:
     """Cancellations in the window: a range of the (status, canceled_at, id) index, counted without the table."""
-    conditions = [col(Customer.status) == Status.canceled.value, *_window(col(Customer.canceled_at), window)]
+    conditions = [col(Customer.status) == Status.canceled.value, *window_conditions(col(Customer.canceled_at), window)]
     return customers_in(session=session, conditions=conditions, order=col(Customer.canceled_at).desc(), limit=limit)
 
 
 def _created_in(session: Session, window: Window, seats: int, limit: int) -> tuple[int, list[Customer]]:
     """Live orgs created in the window with exactly `seats` seats: a range of the (seats, created_at, id) index."""
-    conditions = [col(Customer.seats) == seats, *_window(col(Customer.created_at), window),
+    conditions = [col(Customer.seats) == seats, *window_conditions(col(Customer.created_at), window),
                   col(Customer.status) != Status.canceled.value]
     return customers_in(session=session, conditions=conditions, order=col(Customer.created_at).desc(), limit=limit)
 
@@ -85,7 +79,7 @@ def _grown(session: Session, window: Window, limit: int) -> tuple[int, list[Org]
     added = func.sum(col(SeatChange.new_seats) - col(SeatChange.old_seats))
     rows = session.connection().execute(
         select(col(SeatChange.customer_id), added.label("added"), func.count().over().label("total"))
-        .where(*_window(col(SeatChange.at), window))
+        .where(*window_conditions(col(SeatChange.at), window))
         .group_by(col(SeatChange.customer_id))
         .having(added > 0)
         .order_by(added.desc(), col(SeatChange.customer_id).desc())
