@@ -58,6 +58,7 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
     cache = AnswerCache(version=StoreVersion(deps.engine).current, clock=deps.clock,
                         ttl_s=deps.settings.answer_cache_seconds)
     answers = Answers(inline=process_before_response, cache=cache)  # one pool for every domain: they share the cores
+    app.use(answers.answer_from_cache)  # after kept_alive_respond: a hit posts through its kept-alive respond
     digests.register(app, deps)  # before customers: it claims `/customers digest ...`
     customers.register(app, deps, answers)
     finance.register(app, deps, answers)

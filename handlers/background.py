@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
-from slack_bolt import Respond
+from slack_bolt import BoltContext, BoltResponse, Respond
 
 from bot.blocks.common import Message, error_message
 from bot.responder import KeptAliveRespond
 from handlers.answer_cache import AnswerCache
-from handlers.common import answering, ephemeral, log_failure
+from handlers.common import answering, ephemeral, log_failure, log_request, user_of
 
 # Queries are CPU-bound on a few cores: a few threads answer as fast as many, with less lock and GIL contention,
 # and Bolt's listener threads stay free to ack the next request within Slack's 3 seconds.
@@ -21,6 +23,20 @@ ANSWER_THREADS = 3
 # told the bot is busy, well inside Slack's 3 seconds.
 MAX_WAITING = 12
 ROOM_WAIT_S = 2.0
+
+
+@dataclass(frozen=True)
+class Question:
+    """A slash command whose answer can be cached: what to log, what it depends on, and how to render it."""
+
+    what: str  # `/customers search`: the log line and failure messages name it
+    text: str  # the rest of the command, for the log line
+    asked: tuple[Hashable, ...]  # everything the answer depends on besides the store and the clock
+    render: Callable[[], Message]
+
+
+# Reads a slash command's payload: the Question it asks, or None when it is not a cacheable answer for this user.
+QuestionOf = Callable[[dict[str, Any]], Question | None]
 
 
 class Answers:
@@ -34,6 +50,39 @@ class Answers:
         self.room_wait_s = room_wait_s
         self.pending = 0  # running or queued
         self.room = threading.Condition()
+        self.questions: dict[str, QuestionOf] = {}
+
+    def ask(self, command: str, question_of: QuestionOf) -> None:
+        """Declare how a slash command's payload reads as a Question, so cache hits skip the listener entirely."""
+        self.questions[command] = question_of
+
+    def answer_from_cache(self, body: dict[str, Any], context: BoltContext,
+                          next: Callable[[], BoltResponse]) -> BoltResponse:  # Bolt names it `next`
+        """Global middleware: a repeated question on an unchanged store is answered here, before listener dispatch.
+
+        A hit needs no query, so it skips Bolt's listener matching and its hop to a listener thread (which polls for
+        the ack every 10 ms): the answer goes to the response_url and the empty 200 is the ack. Misses, other
+        commands and every other request go on to the listeners as usual.
+        """
+        question_of = self.questions.get(str(body.get("command") or ""))
+        respond = context.get("respond")
+        if self.cache is None or question_of is None or not isinstance(respond, KeptAliveRespond):
+            return next()
+        question = question_of(body)
+        cached = self.cache.get(self.cache.key(*question.asked)) if question is not None else None
+        if question is None or cached is None:
+            return next()
+        log_request(user_of(body), question.what, question.text)
+        try:
+            respond.post_encoded(cached.encoded(replace=False))
+        except Exception as exc:  # the response_url failed: the listener tries again and tells the user
+            log_failure(exc, what=f"{question.what} (cached)")
+            return next()
+        return BoltResponse(status=200, body="")
+
+    def reply_to(self, respond: Respond, question: Question) -> None:
+        """Answer a slash command's Question (from the cache when the middleware did not already)."""
+        self.reply(respond, question.what, question.render, asked=question.asked)
 
     def reply(self, respond: Respond, what: str, render: Callable[[], Message], *,
               asked: tuple[Hashable, ...] | None = None, replace: bool = False) -> None:

@@ -16,7 +16,7 @@ from bot.blocks.exports import export_on_its_way, not_in_channel
 from bot.blocks.help import customers_usage
 from bot.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, PAGE_NEXT, PAGE_PREV, SHARE, PageState, decode_state
 from bot.deps import Deps
-from handlers.background import Answers
+from handlers.background import Answers, Question
 from handlers.common import (
     UserError,
     answering,
@@ -98,6 +98,19 @@ def _show(deps: Deps, key: str, user_id: str) -> Message:
     return customer_matches(found, key=key, tz=deps.settings.timezone)
 
 
+def question(deps: Deps, body: dict[str, Any]) -> Question | None:
+    """The cacheable question a /customers payload asks (lists, windows, searches, show), or None."""
+    sub, rest = split_subcommand(body.get("text", ""))
+    user_id = user_of(body)
+    if sub in CUSTOMER_COMMANDS:
+        return Question(f"/customers {sub}", rest, (sub, rest, deps.settings.is_admin(user_id)),
+                        lambda: render_page(deps, PageState(command=sub, query=rest), user_id))
+    if sub == "show":
+        return Question("/customers show", rest, ("show", rest, deps.settings.is_finance(user_id)),
+                        lambda: _show(deps, rest, user_id))
+    return None
+
+
 def start_export(
     deps: Deps, exports: Exports, client: WebClient, respond: Respond, *, text: str, channel_id: str, user_id: str
 ) -> None:
@@ -114,6 +127,7 @@ def start_export(
 def register(app: App, deps: Deps, answers: Answers) -> None:
     """Register /customers, its buttons and @mention exports."""
     exports = Exports(app, deps)
+    answers.ask("/customers", lambda body: question(deps, body))
 
     @app.command("/customers")
     def customers_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -124,13 +138,8 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
         with answering(respond, what=f"/customers {sub}"):
             if sub in ("", "help"):
                 ephemeral(respond, customers_usage())
-            elif sub in CUSTOMER_COMMANDS:
-                answers.reply(respond, f"/customers {sub}",
-                              lambda: render_page(deps, PageState(command=sub, query=rest), user_id),
-                              asked=(sub, rest, deps.settings.is_admin(user_id)))
-            elif sub == "show":
-                answers.reply(respond, "/customers show", lambda: _show(deps, rest, user_id),
-                              asked=("show", rest, deps.settings.is_finance(user_id)))
+            elif (asked := question(deps, body)) is not None:
+                answers.reply_to(respond, asked)
             elif sub == "export":
                 start_export(deps, exports, client, respond, text=rest, channel_id=channel_of(body), user_id=user_id)
             else:

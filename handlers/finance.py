@@ -12,7 +12,7 @@ from bot.blocks.finance import balance_message, payments_page, payouts_page
 from bot.blocks.help import finance_usage
 from bot.blocks.nav import PAGE_NEXT, PAGE_PREV, PageState, decode_state
 from bot.deps import Deps
-from handlers.background import Answers
+from handlers.background import Answers, Question
 from handlers.common import answering, ephemeral, log_request, split_subcommand, user_of
 from storage.db import session_scope
 from storage.finance import balance, list_payments, list_payouts
@@ -43,8 +43,22 @@ def render_page(deps: Deps, state: PageState) -> Message:
                             filters=query.summary, tz=tz)
 
 
+def question(deps: Deps, body: dict[str, Any]) -> Question | None:
+    """The cacheable question a /finance payload asks (balance, payments, payouts) of a finance user, or None."""
+    sub, rest = split_subcommand(body.get("text", ""))
+    if not deps.settings.is_finance(user_of(body)):
+        return None
+    if sub == "balance":
+        return Question("/finance balance", rest, ("balance",), lambda: render_balance(deps))
+    if sub in FINANCE_COMMANDS:
+        return Question(f"/finance {sub}", rest, (sub, rest),
+                        lambda: render_page(deps, PageState(command=sub, query=rest)))
+    return None
+
+
 def register(app: App, deps: Deps, answers: Answers) -> None:
     """Register /finance and its page buttons."""
+    answers.ask("/finance", lambda body: question(deps, body))
 
     def refuse(respond: Respond) -> None:
         ephemeral(respond, refusal(needs="finance", granters=deps.settings.access_granters()))
@@ -61,11 +75,8 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
         with answering(respond, what=f"/finance {sub}"):
             if sub in ("", "help"):
                 ephemeral(respond, finance_usage())
-            elif sub == "balance":
-                answers.reply(respond, "/finance balance", lambda: render_balance(deps), asked=("balance",))
-            elif sub in FINANCE_COMMANDS:
-                answers.reply(respond, f"/finance {sub}", lambda: render_page(deps, PageState(command=sub, query=rest)),
-                              asked=(sub, rest))
+            elif (asked := question(deps, body)) is not None:
+                answers.reply_to(respond, asked)
             else:
                 lead = f"`{sub}` is not a /finance subcommand. Here is what it can do:"
                 usage = finance_usage()

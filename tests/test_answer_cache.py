@@ -6,10 +6,14 @@ import json
 import sqlite3
 from datetime import datetime, timedelta
 
+from slack_bolt import BoltContext, BoltResponse
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
+from bot.local_slack import SlackDouble
+from bot.responder import KeptAlivePoster, KeptAliveRespond
 from handlers.answer_cache import AnswerCache
+from handlers.background import Answers, Question
 from storage.db import make_engine
 from storage.version import StoreVersion
 from tests.conftest import NOW
@@ -117,3 +121,49 @@ def test_the_encoded_reply_is_what_an_ephemeral_answer_posts() -> None:
     assert found is not None
     assert json.loads(found.encoded(replace=True)) == {**MESSAGE, "response_type": "ephemeral",
                                                        "replace_original": True}
+
+
+def _middleware_answers(version: str = "v1") -> Answers:
+    """Answers with a cache and `/customers list` declared cacheable, as the handlers declare it."""
+    answers = Answers(inline=True, cache=AnswerCache(version=lambda: version, clock=Clock(), ttl_s=30))
+    answers.ask("/customers", lambda body: Question("/customers list", body["text"], ("list", body["text"]),
+                                                      lambda: MESSAGE))
+    return answers
+
+
+def _context(slack: SlackDouble, name: str) -> BoltContext:
+    """A request context with the kept-alive respond the app's middleware installs."""
+    context = BoltContext()
+    context["respond"] = KeptAliveRespond(response_url=slack.response_url(name), poster=KeptAlivePoster())
+    return context
+
+
+def _no_listener() -> BoltResponse:
+    """`next` for a request that must not reach the listeners."""
+    raise AssertionError("a cache hit reached the listeners")
+
+
+def test_a_cached_answer_is_posted_by_middleware_without_running_a_listener(slack_double: SlackDouble) -> None:
+    answers = _middleware_answers()
+    assert answers.cache is not None
+    answers.cache.put(answers.cache.key("list", "status:active"), MESSAGE)
+    body = {"command": "/customers", "text": "status:active", "user_id": "U1"}
+    response = answers.answer_from_cache(body, _context(slack_double, "hit"), _no_listener)
+    assert (response.status, response.body) == (200, "")
+    assert slack_double.responses("hit") == [{**MESSAGE, "response_type": "ephemeral", "replace_original": False}]
+
+
+def test_misses_and_other_commands_go_on_to_the_listeners(slack_double: SlackDouble) -> None:
+    answers = _middleware_answers()
+    dispatched: list[str] = []
+
+    def listener() -> BoltResponse:
+        dispatched.append("listener")
+        return BoltResponse(status=200)
+
+    answers.answer_from_cache({"command": "/customers", "text": "seats:1", "user_id": "U1"},
+                              _context(slack_double, "miss"), listener)
+    answers.answer_from_cache({"command": "/finance", "text": "balance", "user_id": "U1"},
+                              _context(slack_double, "other"), listener)
+    assert dispatched == ["listener", "listener"]
+    assert slack_double.response_names() == []
