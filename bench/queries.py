@@ -16,7 +16,7 @@ from bot.deps import Deps
 from bot.settings import Settings
 from handlers.customers import build_query, render_page
 from storage.customers import list_customers
-from storage.db import session_scope
+from storage.db import read_scope
 from storage.digest_content import digest_content
 from storage.finance import balance
 from storage.paging import PageRequest
@@ -66,7 +66,7 @@ def handler_query(deps: Deps, command: str, text: str) -> Callable[[], Any]:
     """The storage work of `/customers <command> <text>`: the handler's own query building, first page and total."""
     def run() -> Any:
         query, _title = build_query(deps, command, text)
-        with session_scope(deps.engine) as session:
+        with read_scope(deps.engine) as session:
             return list_customers(session=session, query=query, page=PageRequest())
     return run
 
@@ -102,11 +102,11 @@ def bench_queries(engine: Engine, *, now: datetime, repeat: int, refund_window_d
                                 {text: samples(bare_sql.customers_page(bare, query), repeat)})
 
         def digest() -> Any:
-            with session_scope(engine) as session:
+            with read_scope(engine) as session:
                 return digest_content(session=session, until=now)
 
         def bal() -> Any:
-            with session_scope(engine) as session:
+            with read_scope(engine) as session:
                 return balance(session=session, now=now, refund_window_days=refund_window_days)
 
         out["digest_content"] = compare({"day": samples(digest, repeat)},

@@ -14,6 +14,7 @@ from bot.blocks.common import Message, error_message
 from bot.responder import KeptAliveRespond
 from handlers.answer_cache import AnswerCache
 from handlers.common import answering, ephemeral, log_failure, log_request, user_of
+from storage.db import run_read
 
 # Queries are CPU-bound on a few cores: a few threads answer as fast as many, with less lock and GIL contention,
 # and Bolt's listener threads stay free to ack the next request within Slack's 3 seconds.
@@ -103,7 +104,7 @@ class Answers:
 
             def answer() -> None:
                 with answering(respond, what=what, replace=replace):
-                    message = render()
+                    message = run_read(render)
                     if cache is not None:
                         cache.put(key, message)
                     ephemeral(respond, message, replace=replace)

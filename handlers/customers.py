@@ -28,7 +28,7 @@ from handlers.common import (
 )
 from handlers.exports import CANNOT_POST, Exports
 from storage.customers import customer_detail, find_customers, list_customers
-from storage.db import session_scope
+from storage.db import read_scope
 from storage.paging import PageRequest
 from storage.query import Query, QueryError, Sort, parse_query, parse_window
 
@@ -76,7 +76,7 @@ def export_filters(deps: Deps, state: PageState) -> str:
 def render_page(deps: Deps, state: PageState, user_id: str, *, shared_by: str | None = None) -> Message:
     """Run the query a page state stands for and render that page."""
     query, title = build_query(deps, state.command, state.query)
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         page = list_customers(session=session, query=query, page=PageRequest(after=state.after, before=state.before))
     return customers_page(page, state=state, title=title, filters=shown_filters(query, state.command),
                           product_url=deps.settings.product_url, tz=deps.settings.timezone,
@@ -87,7 +87,7 @@ def _show(deps: Deps, key: str, user_id: str) -> Message:
     """The customer card, the list of matches, or a hint when nothing matches."""
     if not key:
         raise UserError("show needs an organization or email; try `/customers show acme.example`")
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         found = find_customers(session=session, key=key, limit=11)
         if len(found) == 1:
             detail = customer_detail(session=session, customer=found[0])

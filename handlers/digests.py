@@ -30,7 +30,7 @@ from bot.deps import Deps
 from bot.scheduler import next_post
 from handlers.common import answering, channel_of, ephemeral, user_of
 from handlers.exports import Exports
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.digests import (
     active_subscriptions,
     digest_content,
@@ -168,7 +168,7 @@ def _dispatch(deps: Deps, body: dict[str, Any]) -> Message:
             return _subscribe(deps, body, parse_subscribe(words[1:], default_zone=deps.settings.default_timezone))
         return _unsubscribe(deps, body)
     if action == "list":
-        with session_scope(deps.engine) as session:
+        with read_scope(deps.engine) as session:
             return subscriptions_list(active_subscriptions(session=session), tz=deps.settings.timezone)
     if action == "preview":
         return _preview(deps, body)
@@ -205,7 +205,7 @@ def _preview(deps: Deps, body: dict[str, Any]) -> Message:
     """What this channel would get if its digest were posted now (the 24 hours up to now)."""
     now = deps.clock()
     channel_id = None if _in_dm(body) else str(body.get("channel_id"))
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         sub = subscription_for_channel(session=session, channel_id=channel_id) if channel_id else None
         content = digest_content(session=session, until=now)
     zone = ZoneInfo(sub.timezone) if sub else deps.settings.timezone

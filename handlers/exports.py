@@ -19,7 +19,7 @@ from bot.deps import Deps
 from handlers.common import log_failure
 from storage.csv_io import export_customers
 from storage.customers import count_customers
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.query import parse_query
 from storage.writes import record_audit
 
@@ -69,7 +69,7 @@ def export_to_thread(
     """
     now = deps.clock()
     query = parse_query(query_text, now=now, tz=deps.settings.timezone)
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         rows = count_customers(session=session, query=query)
     try:
         if thread_ts is None:

@@ -14,7 +14,7 @@ from bot.blocks.nav import PAGE_NEXT, PAGE_PREV, PageState, decode_state
 from bot.deps import Deps
 from handlers.background import Answers, Question
 from handlers.common import answering, ephemeral, log_request, split_subcommand, user_of
-from storage.db import session_scope
+from storage.db import read_scope
 from storage.finance import balance, list_payments, list_payouts
 from storage.paging import PageRequest
 from storage.query import Domain, parse_query
@@ -24,7 +24,7 @@ FINANCE_COMMANDS = ("payments", "payouts")
 
 def render_balance(deps: Deps) -> Message:
     """The balance per currency as of now."""
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         balances = balance(session=session, now=deps.clock(), refund_window_days=deps.settings.refund_window_days)
     return balance_message(balances, refund_window_days=deps.settings.refund_window_days, tz=deps.settings.timezone)
 
@@ -35,7 +35,7 @@ def render_page(deps: Deps, state: PageState) -> Message:
     query = parse_query(state.query, now=deps.clock(), domain=domain, tz=deps.settings.timezone)
     request = PageRequest(after=state.after, before=state.before)
     tz = deps.settings.timezone
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         if domain is Domain.payments:
             return payments_page(list_payments(session=session, query=query, page=request), state=state,
                                  filters=query.summary, tz=tz)

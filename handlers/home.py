@@ -16,7 +16,7 @@ from handlers.common import log_request, user_of
 from handlers.customers import render_page
 from handlers.exports import Exports
 from storage.customers import churned, count_by_status, new_signups, seat_totals
-from storage.db import session_scope
+from storage.db import read_scope
 from storage.finance import balance
 from storage.query import Window
 
@@ -29,7 +29,7 @@ def build_home(deps: Deps, user_id: str) -> dict[str, Any]:
     """The Home view for this user (balance only for finance users)."""
     now = deps.clock()
     week = Window(since=now - timedelta(days=7), until=None)
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         counts = count_by_status(session=session)
         new_total, _ = new_signups(session=session, window=week, limit=0)
         churned_total, _ = churned(session=session, window=week, limit=0)

@@ -11,7 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from storage.hourly import window_count
-from storage.models import Customer, Payment, SeatChange, SeatCount, Status
+from storage.models import Customer, Payment, SeatChange, SeatCount, Status, StatusCount
 from storage.paging import Page, PageRequest, build_page, keyset
 from storage.query import Query, Window
 from storage.search import COUNT_CAP, probe_matches, term_condition
@@ -80,15 +80,14 @@ def count_customers(*, session: Session, query: Query) -> int:
 def count_statement(*, session: Session, query: Query) -> ScalarSelect[int]:
     """The count of a query's matches as a scalar subquery, from the trigger-kept totals where they can answer."""
     if not (query.terms or query.created or query.canceled or query.sort.key == "canceled"):
-        # status and seat filters only: sum the trigger-kept (status, seats) counts
-        kept = select(func.coalesce(func.sum(SeatCount.customers), 0))
-        if query.statuses:
-            kept = kept.where(col(SeatCount.status).in_(query.statuses))
-        if query.seats_min is not None:
-            kept = kept.where(col(SeatCount.seats) >= query.seats_min)
-        if query.seats_max is not None:
-            kept = kept.where(col(SeatCount.seats) <= query.seats_max)
-        return kept.scalar_subquery()
+        # status and seat filters only: sum the trigger-kept totals
+        total = _status_total(query.statuses)
+        if query.seats_min is None and query.seats_max is None:
+            return total
+        if query.seats_max is None and query.seats_min is not None:
+            # an open range (`seats:>10`) spans most (status, seats) pairs: subtracting the few below it reads less
+            return select(total - _seat_total(query.statuses, below=query.seats_min)).scalar_subquery()
+        return _seat_total(query.statuses, low=query.seats_min, high=query.seats_max)
 
     def rows_in(part: Query) -> ScalarSelect[int]:
         return select(func.count()).where(*customer_conditions(session, part)).scalar_subquery()
@@ -101,6 +100,29 @@ def count_statement(*, session: Session, query: Query) -> ScalarSelect[int]:
             return window_count(kind="cancellations", window=query.canceled,
                                 count_rows=lambda part: rows_in(query.with_window(canceled=part)))
     return rows_in(query)
+
+
+def _status_total(statuses: tuple[str, ...]) -> ScalarSelect[int]:
+    """Customers in these statuses (all when none are given), from the per-status totals."""
+    totals = select(func.coalesce(func.sum(StatusCount.customers), 0))
+    if statuses:
+        totals = totals.where(col(StatusCount.status).in_(statuses))
+    return totals.scalar_subquery()
+
+
+def _seat_total(statuses: tuple[str, ...], *, low: int | None = None, high: int | None = None,
+                below: int | None = None) -> ScalarSelect[int]:
+    """Customers in these statuses with seats in [low, high] (or under `below`), from the (status, seats) totals."""
+    kept = select(func.coalesce(func.sum(SeatCount.customers), 0))
+    if statuses:
+        kept = kept.where(col(SeatCount.status).in_(statuses))
+    if low is not None:
+        kept = kept.where(col(SeatCount.seats) >= low)
+    if high is not None:
+        kept = kept.where(col(SeatCount.seats) <= high)
+    if below is not None:
+        kept = kept.where(col(SeatCount.seats) < below)
+    return kept.scalar_subquery()
 
 
 def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page[Customer]:

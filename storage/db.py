@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session
 
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same in every process that upgrades this database.
 _PG_MIGRATION_LOCK = 7_202_611_24
 CACHE_KIB = -32_768  # SQLite page cache per connection: 32 MiB (negative: KiB, SQLite's convention)
+# A PostgreSQL connection idle in the pool longer than this is pinged before use (the server or a proxy may have
+# closed it); one in steady use is not, which saves a round trip per query. `run_read` covers the rest.
+IDLE_PING_S = 10.0
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, idle_ping_s: float = IDLE_PING_S, **kwargs: Any) -> Engine:
     """Create an engine with the pragmas and pool settings each backend needs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -33,8 +39,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, idle_ping_s)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Pessimistic disconnect handling for connections that sat idle only (SQLAlchemy's pre-ping pings every time)."""
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("used_at", 0.0) >= idle_s:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except engine.dialect.loaded_dbapi.Error as exc:
+                raise DisconnectionError("idle connection is gone") from exc  # the pool connects afresh
+
+    def checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -68,6 +92,30 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
                 raise
             finally:
                 conn.info["write"] = False
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session for answers that only read: on PostgreSQL in autocommit, so no BEGIN and COMMIT round trips.
+
+    Each statement sees what was committed before it started, exactly as READ COMMITTED did inside a transaction;
+    SQLite keeps its deferred transaction, which costs nothing there. Never write through it.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")  # reset when the connection goes back to the pool
+        with Session(bind=conn, expire_on_commit=False) as session:
+            yield session
+
+
+def run_read(read: Callable[[], T]) -> T:
+    """Run a read, once more if the database connection turned out to be dropped (reads are safe to repeat)."""
+    try:
+        return read()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        return read()  # the pool has discarded the dead connections; this one connects afresh
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -159,6 +159,7 @@ class SeatCount(SQLModel, table=True):
     """Customers per status and seat count, kept by triggers, so status and seat filters count without a scan."""
 
     __tablename__ = "seat_count"
+    __table_args__ = (Index("ix_seat_count_seats", "seats", "customers"),)
 
     status: str = Field(primary_key=True, max_length=20)
     seats: int = Field(primary_key=True)

@@ -12,17 +12,18 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 import storage.digests
 import storage.events
 import storage.models  # noqa: F401  (registers the tables)
 from storage.customers import count_customers
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, read_scope, run_read, session_scope, upgrade
 from storage.models import Customer
 from storage.query import parse_query
-from tests.conftest import PG_ADMIN_URL, _pg_reachable
+from tests.conftest import NOW, PG_ADMIN_URL, _pg_reachable
 
 UPGRADE_SCRIPT = "import sys; from storage.db import make_engine, upgrade; upgrade(make_engine(sys.argv[1]))"
 
@@ -128,4 +129,58 @@ def test_upgrading_a_store_with_customers_counts_them_into_the_hourly_totals(fre
     with session_scope(engine) as session:
         for text_, expected in (("created:1d", 5), ("created:3h", 1), ("canceled:7d", 3), ("canceled:1h", 1)):
             assert count_customers(session=session, query=parse_query(text_, now=now)) == expected, text_
+    engine.dispose()
+
+
+def _kill_other_backends(url: str) -> None:
+    """What a server restart or a proxy's idle timeout does to every pooled connection of the database."""
+    killer = create_engine(url, poolclass=NullPool)
+    with killer.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        conn.commit()
+    killer.dispose()
+
+
+def _customers(engine: Engine) -> int:
+    """A one-statement read through read_scope."""
+    with read_scope(engine) as session:
+        return count_customers(session=session, query=parse_query("", now=NOW))
+
+
+def test_a_read_on_postgresql_runs_outside_a_transaction(pg_url: str) -> None:
+    # No BEGIN and COMMIT round trips around an answer's statement, and no connection left idle in transaction.
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    with read_scope(engine) as session:
+        assert count_customers(session=session, query=parse_query("status:active", now=NOW)) >= 0
+        assert session.connection().connection.dbapi_connection.info.transaction_status.name == "IDLE"  # type: ignore[union-attr]
+    with session_scope(engine) as session:  # the pool gives the same connection back in transactional mode
+        session.execute(text("SELECT 1"))
+        assert session.connection().connection.dbapi_connection.info.transaction_status.name == "INTRANS"  # type: ignore[union-attr]
+    engine.dispose()
+
+
+def test_a_connection_that_sat_idle_is_pinged_and_replaced_when_gone(pg_url: str) -> None:
+    engine = make_engine(pg_url, idle_ping_s=0)
+    upgrade(engine)
+    before = _customers(engine)
+    _kill_other_backends(pg_url)
+    assert _customers(engine) == before  # without a retry: the ping found the dead connection first
+    engine.dispose()
+
+
+def test_a_read_on_a_dropped_connection_in_steady_use_is_run_once_more(pg_url: str) -> None:
+    engine = make_engine(pg_url, idle_ping_s=3600)  # never pinged: the read itself meets the dead connection
+    upgrade(engine)
+    before = _customers(engine)
+    _kill_other_backends(pg_url)
+    attempts: list[int] = []
+
+    def read() -> int:
+        attempts.append(1)
+        return _customers(engine)
+
+    assert run_read(read) == before
+    assert len(attempts) == 2
     engine.dispose()
