@@ -15,10 +15,11 @@ from bot.deps import Deps
 from handlers.common import log_request, user_of
 from handlers.customers import render_page
 from handlers.exports import Exports
-from storage.customers import churned, count_by_status, new_signups, seat_totals
+from storage.customers import count_by_status, seat_totals
 from storage.db import read_scope
 from storage.finance import balance
 from storage.query import Window
+from storage.signals import churned, new_signups
 
 # What each Home button shows (as the matching /customers command would); 1-seat orgs are the ones still paying.
 HOME_PAGES = {HOME_NEW: ("new", "7d"), HOME_CHURNED: ("churned", "7d"),

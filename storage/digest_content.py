@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.customers import count_by_status, customers_in, new_signups, window_conditions
+from storage.customers import count_by_status, window_conditions
 from storage.customers import seat_totals as status_seat_totals
 from storage.models import Customer, SeatChange, Status
 from storage.query import Window
+from storage.signals import customers_in, new_signups
 
 ONE_SEAT_AFTER_DAYS = 7  # the add-teammates nudge: orgs that joined this many days ago and are still on 1 seat
 

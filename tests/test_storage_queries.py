@@ -8,22 +8,18 @@ import pytest
 from sqlmodel import Session
 
 from storage.customers import (
-    churned,
     count_by_status,
     count_customers,
     customer_detail,
     find_customers,
     list_customers,
-    new_signups,
-    new_zero_seat_orgs,
-    one_seat_orgs,
-    seat_growth,
     seat_totals,
 )
 from storage.models import Customer
 from storage.paging import CursorError, PageRequest
 from storage.query import Window, parse_query
 from storage.search import COUNT_CAP
+from storage.signals import churned, new_signups, new_zero_seat_orgs, one_seat_orgs, seat_growth
 from storage.writes import CustomerFields, apply_customer
 from tests.conftest import NOW
 from tests.factories import add_customer, add_payment
