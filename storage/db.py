@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,9 +23,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same in every process that upgrades this database.
 _PG_MIGRATION_LOCK = 7_202_611_24
 CACHE_KIB = -32_768  # SQLite page cache per connection: 32 MiB (negative: KiB, SQLite's convention)
-# A PostgreSQL connection idle in the pool longer than this is pinged before use (the server or a proxy may have
-# closed it); one in steady use is not, which saves a round trip per query. `run_read` covers the rest.
+# PostgreSQL connections are pinged before use (the server or a proxy may have closed them), except those that
+# read_scope checks out while they are in steady use: an answer saves that round trip, and `run_read` repeats the
+# rare answer whose connection turns out to be gone. A connection idle this long is always pinged.
 IDLE_PING_S = 10.0
+_READING: ContextVar[bool] = ContextVar("reading", default=False)
 
 
 def make_engine(url: str, *, idle_ping_s: float = IDLE_PING_S, **kwargs: Any) -> Engine:
@@ -41,18 +44,19 @@ def make_engine(url: str, *, idle_ping_s: float = IDLE_PING_S, **kwargs: Any) ->
     kwargs.setdefault("max_overflow", 20)
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
-        _ping_when_idle(engine, idle_ping_s)
+        _ping_on_checkout(engine, idle_ping_s)
     return engine
 
 
-def _ping_when_idle(engine: Engine, idle_s: float) -> None:
-    """Pessimistic disconnect handling for connections that sat idle only (SQLAlchemy's pre-ping pings every time)."""
+def _ping_on_checkout(engine: Engine, idle_s: float) -> None:
+    """Ping a connection before use, as pool_pre_ping does, except a busy one checked out by read_scope."""
     def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        if time.monotonic() - record.info.get("used_at", 0.0) >= idle_s:
-            try:
-                engine.dialect.do_ping(dbapi_conn)
-            except engine.dialect.loaded_dbapi.Error as exc:
-                raise DisconnectionError("idle connection is gone") from exc  # the pool connects afresh
+        if _READING.get() and time.monotonic() - record.info.get("used_at", 0.0) < idle_s:
+            return  # an answer on a connection in steady use: run_read repeats it should the connection be gone
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("pooled connection is gone") from exc  # the pool connects afresh
 
     def checkin(_dbapi_conn: Any, record: Any) -> None:
         record.info["used_at"] = time.monotonic()
@@ -101,7 +105,12 @@ def read_scope(engine: Engine) -> Iterator[Session]:
     Each statement sees what was committed before it started, exactly as READ COMMITTED did inside a transaction;
     SQLite keeps its deferred transaction, which costs nothing there. Never write through it.
     """
-    with engine.connect() as conn:
+    reading = _READING.set(True)
+    try:
+        connection = engine.connect()
+    finally:
+        _READING.reset(reading)
+    with connection as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT")  # reset when the connection goes back to the pool
         with Session(bind=conn, expire_on_commit=False) as session:

@@ -184,3 +184,15 @@ def test_a_read_on_a_dropped_connection_in_steady_use_is_run_once_more(pg_url: s
     assert run_read(read) == before
     assert len(attempts) == 2
     engine.dispose()
+
+
+def test_a_write_after_the_server_dropped_every_connection_gets_a_live_one(pg_url: str) -> None:
+    engine = make_engine(pg_url, idle_ping_s=3600)  # answers would skip the ping; transactional scopes never do
+    upgrade(engine)
+    _customers(engine)
+    _kill_other_backends(pg_url)
+    with session_scope(engine, write=True) as session:
+        session.execute(text("CREATE TEMPORARY TABLE scratch (x int)"))
+        session.execute(text("INSERT INTO scratch VALUES (1)"))
+        assert session.execute(text("SELECT count(*) FROM scratch")).scalar_one() == 1
+    engine.dispose()
