@@ -184,7 +184,8 @@ def test_a_term_most_customers_share_pages_newest_first_and_counts_to_a_cap(sess
 
 
 SEAT_QUERIES = ("seats:1", "seats:0", "seats:>10", "seats:>=1", "seats:1..3", "status:canceled seats:1",
-                "status:active,trialing seats:>0", "status:paused seats:2")
+                "status:active,trialing seats:>0", "status:paused seats:2", "status:active", "status:canceled,paused",
+                "")
 
 
 def test_status_and_seat_counts_follow_inserts_updates_and_deletes(session: Session, mix: None) -> None:
