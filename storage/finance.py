@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, text
+from sqlalchemy import ColumnElement, Select, func, literal, or_, text, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from storage.customers import window_conditions
-from storage.models import Customer, Payment, PaymentDaily, Payout, PayoutStatus
+from storage.models import Customer, Payment, PaymentDaily, PaymentTotal, Payout, PayoutStatus
 from storage.paging import Page, PageRequest, build_page, keyset
 from storage.query import Query
 from storage.search import COUNT_CAP, customer_term, is_common, like_pattern
@@ -40,30 +41,22 @@ def balance(*, session: Session, now: datetime, refund_window_days: int) -> list
     """Per currency, never mixed: available, pending in the refund window, payouts and earnings as of `now`."""
     cutoff = now - timedelta(days=refund_window_days)
     net = col(Payment.amount) - col(Payment.fee) - col(Payment.refunded_amount)
-    # Totals are kept by triggers; subtract what lies after `now`, then split at the clearing cutoff.
-    totals = {str(c): int(n) for c, n in session.connection().execute(
-        text("SELECT currency, amount - fee - refunded FROM payment_total"))}
-    future = _net_by_currency(session, net, [col(Payment.created_at) > now])
-    pending = _pending(session, net, cutoff=cutoff, now=now)
-    payouts: dict[tuple[str, str], int] = {
-        (c, s): int(a) for c, s, a in session.exec(
-            select(col(Payout.currency), col(Payout.status), func.sum(Payout.amount))
-            .where(col(Payout.created_at) <= now)
-            .group_by(col(Payout.currency), col(Payout.status))
-        )
-    }
-    currencies = sorted(set(totals) | {c for c, _ in payouts})
+    sums = _sums(session, net, cutoff=cutoff, now=now)
+
+    def part(name: str, currency: str, status: str = "") -> int:
+        return sums.get((name, currency, status), 0)
+
     result = []
-    for currency in currencies:
-        lifetime = totals.get(currency, 0) - future.get(currency, 0)
-        cleared = lifetime - pending.get(currency, 0)
+    for currency in sorted({currency for _, currency, _ in sums}):
+        lifetime = part("total", currency) - part("future", currency)
+        pending = part("pending", currency)
         at, amount = _next_clearing(session, net, currency=currency, cutoff=cutoff, now=now)
         result.append(Balance(
             currency=currency,
-            available=cleared - sum(payouts.get((currency, s), 0) for s in COMMITTED_PAYOUTS),
-            pending=pending.get(currency, 0),
-            in_transit=sum(payouts.get((currency, s), 0) for s in IN_TRANSIT_PAYOUTS),
-            paid_out=payouts.get((currency, PayoutStatus.paid.value), 0),
+            available=lifetime - pending - sum(part("payout", currency, s) for s in COMMITTED_PAYOUTS),
+            pending=pending,
+            in_transit=sum(part("payout", currency, s) for s in IN_TRANSIT_PAYOUTS),
+            paid_out=part("payout", currency, PayoutStatus.paid.value),
             lifetime=lifetime,
             next_clearing_at=at + timedelta(days=refund_window_days) if at else None,
             next_clearing_amount=amount,
@@ -71,31 +64,43 @@ def balance(*, session: Session, now: datetime, refund_window_days: int) -> list
     return result
 
 
-def _pending(session: Session, net: Any, *, cutoff: datetime, now: datetime) -> dict[str, int]:
-    """Net of payments in (cutoff, now]: whole UTC days from payment_daily, the two partial days from payments."""
+def _sums(session: Session, net: Any, *, cutoff: datetime, now: datetime) -> dict[tuple[str, str, str], int]:
+    """Every sum the balance needs, in one statement: (part, currency, payout status or "") -> minor units.
+
+    total: the trigger-kept lifetime net; future: net of payments after `now` (subtracted); pending: net in
+    (cutoff, now], whole UTC days from payment_daily and the two partial days from payments; payout: per status.
+    """
+    def payments(name: str, *conditions: ColumnElement[bool]) -> Select[str, str, str, int]:
+        return (sa_select(literal(name), col(Payment.currency), literal(""), func.sum(net))
+                .where(*conditions).group_by(col(Payment.currency)))
+
+    stamp = col(Payment.created_at)
+    parts: list[Select[str, str, str, int]] = [
+        sa_select(literal("total"), col(PaymentTotal.currency), literal(""),
+               col(PaymentTotal.amount) - col(PaymentTotal.fee) - col(PaymentTotal.refunded)),
+        payments("future", stamp > now),
+        sa_select(literal("payout"), col(Payout.currency), col(Payout.status), func.sum(Payout.amount))
+        .where(col(Payout.created_at) <= now).group_by(col(Payout.currency), col(Payout.status)),
+    ]
     first_day, last_day = cutoff.astimezone(UTC).date(), now.astimezone(UTC).date()
     if (last_day - first_day).days < 2:
-        return _net_by_currency(session, net, [col(Payment.created_at) > cutoff, col(Payment.created_at) <= now])
-    after_first = datetime.combine(first_day + timedelta(days=1), time.min, tzinfo=UTC)
-    start_last = datetime.combine(last_day, time.min, tzinfo=UTC)
-    head = _net_by_currency(session, net, [col(Payment.created_at) > cutoff, col(Payment.created_at) < after_first])
-    tail = _net_by_currency(session, net, [col(Payment.created_at) >= start_last, col(Payment.created_at) <= now])
-    days = session.exec(
-        select(col(PaymentDaily.currency), func.sum(PaymentDaily.net))
-        .where(col(PaymentDaily.day) >= after_first.date().isoformat(), col(PaymentDaily.day) < last_day.isoformat())
-        .group_by(col(PaymentDaily.currency))
-    )
-    total: dict[str, int] = {}
-    for part in (head, tail, {str(c): int(n or 0) for c, n in days}):
-        for currency, amount in part.items():
-            total[currency] = total.get(currency, 0) + amount
-    return total
-
-
-def _net_by_currency(session: Session, net: Any, conditions: list[ColumnElement[bool]]) -> dict[str, int]:
-    """Sum of net per currency over the payments meeting the conditions (served by the covering index)."""
-    stmt = select(col(Payment.currency), func.sum(net)).where(*conditions).group_by(col(Payment.currency))
-    return {c: int(n or 0) for c, n in session.exec(stmt)}
+        parts.append(payments("pending", stamp > cutoff, stamp <= now))
+    else:
+        after_first = datetime.combine(first_day + timedelta(days=1), time.min, tzinfo=UTC)
+        start_last = datetime.combine(last_day, time.min, tzinfo=UTC)
+        parts += [
+            payments("pending", stamp > cutoff, stamp < after_first),
+            payments("pending", stamp >= start_last, stamp <= now),
+            sa_select(literal("pending"), col(PaymentDaily.currency), literal(""), func.sum(PaymentDaily.net))
+            .where(col(PaymentDaily.day) >= after_first.date().isoformat(),
+                   col(PaymentDaily.day) < last_day.isoformat())
+            .group_by(col(PaymentDaily.currency)),
+        ]
+    sums: dict[tuple[str, str, str], int] = {}
+    for name, currency, status, amount in session.connection().execute(union_all(*parts)):
+        key = (str(name), str(currency), str(status))
+        sums[key] = sums.get(key, 0) + int(amount or 0)
+    return sums
 
 
 def _next_clearing(

@@ -126,9 +126,12 @@ def test_pending_from_daily_totals_equals_a_sum_over_every_payment(session: Sess
     session.add(refunded)
     session.commit()
     for now in (NOW, NOW - timedelta(hours=13, minutes=5), NOW - timedelta(days=3, seconds=1)):
-        cutoff = now - timedelta(days=14)
-        expected = sum(p.amount - p.fee - p.refunded_amount for p in payments if cutoff < p.created_at <= now)
-        assert _usd(session, now=now).pending == expected
+        for days in (14, 1, 0):  # whole days from the daily totals, or (under two days) straight from payments
+            cutoff = now - timedelta(days=days)
+            expected = sum(p.amount - p.fee - p.refunded_amount for p in payments if cutoff < p.created_at <= now)
+            (usd,) = balance(session=session, now=now, refund_window_days=days)
+            assert (usd.pending, usd.lifetime) == (expected, sum(p.amount - p.fee - p.refunded_amount
+                                                                 for p in payments if p.created_at <= now))
 
 
 def test_payment_search_matches_the_payer_or_a_whole_payment_id_and_counts_from_the_totals(session: Session) -> None:
