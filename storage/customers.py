@@ -136,8 +136,14 @@ def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page
     counted = not common and not only_term
     extra = [count_statement(session=session, query=query).label("total")] if counted else []
     stmt = select(Customer, *extra).where(*customer_conditions(session, query, scan_terms=common, for_page=True))
+    sort_by = column
+    if probes and not common and session.get_bind().dialect.name == "postgresql":
+        # Every term is rare (at most COUNT_CAP matches): collect them from the trigram index, then sort. Behind
+        # coalesce the sort index cannot lure the planner into testing every row when it misjudges a rare term
+        # (10k customers, no match: 16 ms walking the index instead of 0.5 ms).
+        sort_by = func.coalesce(column, column)
     stmt, backwards = keyset(
-        stmt, column=column, id_column=col(Customer.id), descending=query.sort.descending, page=page
+        stmt, column=sort_by, id_column=col(Customer.id), descending=query.sort.descending, page=page
     )
     fetched = list(session.exec(stmt))
     rows: list[Customer] = [r[0] for r in fetched] if counted else fetched
