@@ -16,7 +16,7 @@ from bot.deps import Deps
 from bot.settings import Settings
 from handlers.customers import build_query, render_page
 from storage.customers import list_customers
-from storage.db import read_scope
+from storage.db import read_scope, run_read
 from storage.digest_content import digest_content
 from storage.finance import balance
 from storage.paging import PageRequest
@@ -64,11 +64,11 @@ def bench_deps(engine: Engine, now: datetime) -> Deps:
 
 def handler_query(deps: Deps, command: str, text: str) -> Callable[[], Any]:
     """The storage work of `/customers <command> <text>`: the handler's own query building, first page and total."""
-    def run() -> Any:
+    def page() -> Any:
         query, _title = build_query(deps, command, text)
         with read_scope(deps.engine) as session:
             return list_customers(session=session, query=query, page=PageRequest())
-    return run
+    return lambda: run_read(page)  # as handlers.background runs every answer
 
 
 def compare(bot: dict[str, list[float]], base: dict[str, list[float]]) -> dict[str, Any]:
@@ -90,7 +90,8 @@ def bench_queries(engine: Engine, *, now: datetime, repeat: int, refund_window_d
         base = {t: samples(bare_sql.customers_page(bare, build_query(deps, "search", t)[0]), base_repeat)
                 for t in SEARCH_TERMS}
         out["search"] = compare(bot, base)
-        rendered = {t: samples(lambda t=t: render_page(deps, PageState(command="search", query=t), "UBENCH"), repeat)
+        rendered = {t: samples(lambda t=t: run_read(lambda: render_page(deps, PageState(command="search", query=t), "UBENCH")),
+                                repeat)
                     for t in SEARCH_TERMS}
         out["search_rendered"] = {"bot": mix(rendered)}
         bot = {q: samples(handler_query(deps, "list", q), repeat) for q in LISTS}
@@ -106,8 +107,10 @@ def bench_queries(engine: Engine, *, now: datetime, repeat: int, refund_window_d
                 return digest_content(session=session, until=now)
 
         def bal() -> Any:
-            with read_scope(engine) as session:
-                return balance(session=session, now=now, refund_window_days=refund_window_days)
+            def read() -> Any:
+                with read_scope(engine) as session:
+                    return balance(session=session, now=now, refund_window_days=refund_window_days)
+            return run_read(read)  # as handlers.background runs the /finance balance answer
 
         out["digest_content"] = compare({"day": samples(digest, repeat)},
                                         {"day": samples(bare_sql.digest(bare, until=now), base_repeat)})

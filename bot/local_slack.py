@@ -224,7 +224,7 @@ class SlackDouble:
             self._failures.setdefault(method, []).append(failure)
 
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """Answer the next `times` calls of `method` only after `seconds` (a slow Slack, for concurrency tests)."""
+        """Answer the next `times` calls of `method` (or `response/<name>`) only after `seconds` (a slow Slack)."""
         with self._cond:
             self._released.clear()
             self._delays.setdefault(method, []).extend([seconds] * times)
@@ -260,7 +260,7 @@ class SlackDouble:
         url = urlsplit(path)
         kind, _, name = url.path.strip("/").partition("/")
         with self._cond:
-            queue = self._delays.get(name) if kind == "api" else None
+            queue = self._delays.get(name if kind == "api" else f"{kind}/{name}")
             delay = queue.pop(0) if queue else 0.0
         if delay:
             self._released.wait(delay)  # outside the lock: other requests are answered meanwhile

@@ -46,6 +46,8 @@ class Answers:
     def __init__(self, *, inline: bool, cache: AnswerCache | None = None, threads: int = ANSWER_THREADS,
                  max_waiting: int = MAX_WAITING, room_wait_s: float = ROOM_WAIT_S) -> None:
         self.pool = None if inline else ThreadPoolExecutor(max_workers=threads, thread_name_prefix="answer")
+        # Cached answers only need posting: a pool of their own, so they never queue behind slow queries.
+        self.posting = None if inline else ThreadPoolExecutor(max_workers=2, thread_name_prefix="cached-answer")
         self.cache = cache
         self.limit = threads + max_waiting
         self.room_wait_s = room_wait_s
@@ -62,23 +64,34 @@ class Answers:
         """Global middleware: a repeated question on an unchanged store is answered here, before listener dispatch.
 
         A hit needs no query, so it skips Bolt's listener matching and its hop to a listener thread (which polls for
-        the ack every 10 ms): the answer goes to the response_url and the empty 200 is the ack. Misses, other
-        commands and every other request go on to the listeners as usual.
+        the ack every 10 ms): the empty 200 acks at once and a small pool posts the cached answer to the response_url.
+        Misses, other commands, every other request and any failure to look the question up go on to the listeners.
         """
         question_of = self.questions.get(str(body.get("command") or ""))
         respond = context.get("respond")
         if self.cache is None or question_of is None or not isinstance(respond, KeptAliveRespond):
             return next()
-        question = question_of(body)
-        cached = self.cache.get(self.cache.key(*question.asked)) if question is not None else None
+        try:
+            question = question_of(body)
+            cached = self.cache.get(self.cache.key(*question.asked)) if question is not None else None
+        except Exception as exc:  # the store's change token could not be read: the listener answers and explains
+            log_failure(exc, what="answer cache lookup")
+            return next()
         if question is None or cached is None:
             return next()
         log_request(user_of(body), question.what, question.text)
-        try:
-            respond.post_encoded(cached.encoded(replace=False))
-        except Exception as exc:  # the response_url failed: the listener tries again and tells the user
-            log_failure(exc, what=f"{question.what} (cached)")
-            return next()
+        encoded = cached.encoded(replace=False)
+
+        def post() -> None:
+            try:
+                respond.post_encoded(encoded)
+            except Exception as exc:  # Slack's response_url failed; the ack already went, so only the log can say
+                log_failure(exc, what=f"{question.what} (cached)")
+
+        if self.posting is None:
+            post()
+        else:
+            self.posting.submit(post)  # never wait on Slack before acking
         return BoltResponse(status=200, body="")
 
     def reply_to(self, respond: Respond, question: Question) -> None:

@@ -24,7 +24,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7_202_611_24
 CACHE_KIB = -32_768  # SQLite page cache per connection: 32 MiB (negative: KiB, SQLite's convention)
 # PostgreSQL connections are pinged before use (the server or a proxy may have closed them), except those that
-# read_scope checks out while they are in steady use: an answer saves that round trip, and `run_read` repeats the
+# `run_read` checks out while they are in steady use: an answer saves that round trip, and run_read repeats the
 # rare answer whose connection turns out to be gone. A connection idle this long is always pinged.
 IDLE_PING_S = 10.0
 _READING: ContextVar[bool] = ContextVar("reading", default=False)
@@ -49,7 +49,7 @@ def make_engine(url: str, *, idle_ping_s: float = IDLE_PING_S, **kwargs: Any) ->
 
 
 def _ping_on_checkout(engine: Engine, idle_s: float) -> None:
-    """Ping a connection before use, as pool_pre_ping does, except a busy one checked out by read_scope."""
+    """Ping a connection before use, as pool_pre_ping does, except a busy one checked out inside run_read."""
     def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         if _READING.get() and time.monotonic() - record.info.get("used_at", 0.0) < idle_s:
             return  # an answer on a connection in steady use: run_read repeats it should the connection be gone
@@ -105,12 +105,7 @@ def read_scope(engine: Engine) -> Iterator[Session]:
     Each statement sees what was committed before it started, exactly as READ COMMITTED did inside a transaction;
     SQLite keeps its deferred transaction, which costs nothing there. Never write through it.
     """
-    reading = _READING.set(True)
-    try:
-        connection = engine.connect()
-    finally:
-        _READING.reset(reading)
-    with connection as conn:
+    with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT")  # reset when the connection goes back to the pool
         with Session(bind=conn, expire_on_commit=False) as session:
@@ -118,13 +113,20 @@ def read_scope(engine: Engine) -> Iterator[Session]:
 
 
 def run_read(read: Callable[[], T]) -> T:
-    """Run a read, once more if the database connection turned out to be dropped (reads are safe to repeat)."""
+    """Run a read (an answer), once more if its connection turned out to be dropped: reads are safe to repeat.
+
+    Inside it, busy pooled connections skip the pre-use ping (a round trip per answer on PostgreSQL).
+    """
+    reading = _READING.set(True)
     try:
-        return read()
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        return read()  # the pool has discarded the dead connections; this one connects afresh
+        try:
+            return read()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            return read()  # the pool has discarded the dead connections; this one connects afresh
+    finally:
+        _READING.reset(reading)
 
 
 def alembic_config(engine: Engine) -> Config:

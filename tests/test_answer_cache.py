@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from datetime import datetime, timedelta
 
 from slack_bolt import BoltContext, BoltResponse
@@ -167,3 +168,30 @@ def test_misses_and_other_commands_go_on_to_the_listeners(slack_double: SlackDou
                               _context(slack_double, "other"), listener)
     assert dispatched == ["listener", "listener"]
     assert slack_double.response_names() == []
+
+
+def test_a_hit_acks_at_once_and_its_answer_follows_from_the_posting_pool(slack_double: SlackDouble) -> None:
+    answers = Answers(inline=False, cache=AnswerCache(version=lambda: "v1", clock=Clock(), ttl_s=30))
+    answers.ask("/customers", lambda body: Question("/customers list", body["text"], ("list", body["text"]),
+                                                      lambda: MESSAGE))
+    assert answers.cache is not None
+    answers.cache.put(answers.cache.key("list", "seats:1"), MESSAGE)
+    slack_double.delay_next("response/slow", 0.5)  # a slow response_url must not hold the ack back
+    started = time.monotonic()
+    response = answers.answer_from_cache({"command": "/customers", "text": "seats:1", "user_id": "U1"},
+                                         _context(slack_double, "slow"), _no_listener)
+    assert response.status == 200
+    assert time.monotonic() - started < 0.4
+    assert slack_double.wait_for_response("slow")["text"] == MESSAGE["text"]
+
+
+def test_a_store_token_that_cannot_be_read_leaves_the_question_to_the_listeners(slack_double: SlackDouble) -> None:
+    def broken() -> str:
+        raise RuntimeError("the database is down")
+
+    answers = Answers(inline=True, cache=AnswerCache(version=broken, clock=Clock(), ttl_s=30))
+    answers.ask("/customers", lambda body: Question("/customers list", body["text"], ("list", body["text"]),
+                                                      lambda: MESSAGE))
+    response = answers.answer_from_cache({"command": "/customers", "text": "seats:1", "user_id": "U1"},
+                                         _context(slack_double, "down"), lambda: BoltResponse(status=200, body="l"))
+    assert (response.status, response.body) == (200, "l")

@@ -29,15 +29,6 @@ def test_a_repeated_question_is_answered_again_without_querying_the_store(bot: B
     assert statements == []
 
 
-def test_a_repeated_question_is_answered_before_its_ack_returns(bot: Bot, customers: None) -> None:
-    # A hit is served by middleware before listener dispatch: the answer is posted, then the empty 200 acks.
-    bot.command("/finance", "balance", user=ADMIN, name="first")
-    first = bot.slack.wait_for_response("first")
-    acked = bot.command("/finance", "balance", user=ADMIN, name="again")
-    assert acked.status_code == 200
-    assert bot.slack.responses("again") == [first]
-
-
 def test_a_write_between_two_identical_commands_shows_in_the_second_answer(bot: Bot, customers: None) -> None:
     bot.command("/customers", "list status:active", name="before")
     assert "15 customers" in json.dumps(bot.slack.wait_for_response("before"))
