@@ -109,7 +109,6 @@ class KeptAliveRespond(Respond):
             replace_original=replace_original, delete_original=delete_original, unfurl_links=unfurl_links,
             unfurl_media=unfurl_media, thread_ts=thread_ts, metadata=metadata))
 
-
     def post_encoded(self, body: bytes) -> WebhookResponse:
         """Post a message already encoded as JSON (cached answers keep theirs)."""
         assert self.response_url is not None

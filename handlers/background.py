@@ -36,6 +36,7 @@ class Question:
     render: Callable[[], Message]
 
 
+ANSWER_KEY = "answer_cache_key"  # where the middleware leaves a missed question's cache key for the listener
 # Reads a slash command's payload: the Question it asks, or None when it is not a cacheable answer for this user.
 QuestionOf = Callable[[dict[str, Any]], Question | None]
 
@@ -73,11 +74,14 @@ class Answers:
             return next()
         try:
             question = question_of(body)
-            cached = self.cache.get(self.cache.key(*question.asked)) if question is not None else None
+            key = self.cache.key(*question.asked) if question is not None else None
         except Exception as exc:  # the store's change token could not be read: the listener answers and explains
             log_failure(exc, what="answer cache lookup")
             return next()
+        cached = self.cache.get(key)
         if question is None or cached is None:
+            if key is not None:
+                context[ANSWER_KEY] = key  # the listener's reply stores under it without reading the token again
             return next()
         log_request(user_of(body), question.what, question.text)
         encoded = cached.encoded(replace=False)
@@ -94,20 +98,22 @@ class Answers:
             self.posting.submit(post)  # never wait on Slack before acking
         return BoltResponse(status=200, body="")
 
-    def reply_to(self, respond: Respond, question: Question) -> None:
+    def reply_to(self, respond: Respond, question: Question, context: BoltContext) -> None:
         """Answer a slash command's Question (from the cache when the middleware did not already)."""
-        self.reply(respond, question.what, question.render, asked=question.asked)
+        self.reply(respond, question.what, question.render, asked=question.asked, key=context.get(ANSWER_KEY))
 
     def reply(self, respond: Respond, what: str, render: Callable[[], Message], *,
-              asked: tuple[Hashable, ...] | None = None, replace: bool = False) -> None:
+              asked: tuple[Hashable, ...] | None = None, replace: bool = False, key: Hashable | None = None) -> None:
         """Answer ephemerally with `render()` after the ack, showing user mistakes and failures the usual way.
 
         `asked` is everything the answer depends on besides the store and the clock (command, text, the asker's
         role); when given, the same question on an unchanged store is answered from the cache, on this thread.
+        `key` is its cache key when the middleware already made it.
         """
         cache = self.cache if asked is not None else None
         with answering(respond, what=what, replace=replace):
-            key = cache.key(*asked) if cache is not None and asked is not None else None
+            if key is None and cache is not None and asked is not None:
+                key = cache.key(*asked)
             if cache is not None and (cached := cache.get(key)) is not None:
                 if isinstance(respond, KeptAliveRespond):
                     respond.post_encoded(cached.encoded(replace=replace))

@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -130,7 +130,8 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
     answers.ask("/customers", lambda body: question(deps, body))
 
     @app.command("/customers")
-    def customers_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    def customers_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
+                          context: BoltContext) -> None:
         ack()
         sub, rest = split_subcommand(body.get("text", ""))
         user_id = user_of(body)
@@ -139,7 +140,7 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
             if sub in ("", "help"):
                 ephemeral(respond, customers_usage())
             elif (asked := question(deps, body)) is not None:
-                answers.reply_to(respond, asked)
+                answers.reply_to(respond, asked, context)
             elif sub == "export":
                 start_export(deps, exports, client, respond, text=rest, channel_id=channel_of(body), user_id=user_id)
             else:

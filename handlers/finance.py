@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.blocks.common import Message, error_message, refusal
 from bot.blocks.finance import balance_message, payments_page, payouts_page
@@ -64,7 +64,7 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
         ephemeral(respond, refusal(needs="finance", granters=deps.settings.access_granters()))
 
     @app.command("/finance")
-    def finance_command(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def finance_command(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
         ack()
         sub, rest = split_subcommand(body.get("text", ""))
         known = sub in ("", "help", "balance", *FINANCE_COMMANDS)
@@ -76,7 +76,7 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
             if sub in ("", "help"):
                 ephemeral(respond, finance_usage())
             elif (asked := question(deps, body)) is not None:
-                answers.reply_to(respond, asked)
+                answers.reply_to(respond, asked, context)
             else:
                 lead = f"`{sub}` is not a /finance subcommand. Here is what it can do:"
                 usage = finance_usage()
