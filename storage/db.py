@@ -75,6 +75,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute(f"PRAGMA cache_size={CACHE_KIB}")  # no mmap, so memory stays what we ask for
     cur.close()
+    dbapi_conn.create_function("py_lower", 1, _py_lower, deterministic=True)
+
+
+def _py_lower(value: object) -> object:
+    """Python's Unicode lower() for SQL (SQLite's own lower() folds ASCII only); re-checks non-ASCII search terms."""
+    return value.lower() if isinstance(value, str) else value
 
 
 def _sqlite_begin(conn: Any) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Integer, column, func, or_, text
-from sqlmodel import Session, col
+from sqlalchemy import ColumnElement, Integer, and_, column, func, or_, text
+from sqlmodel import Session, col, select
 
 from storage.models import Customer
 
@@ -17,9 +17,23 @@ def like_pattern(term: str) -> str:
 COUNT_CAP = 1000
 
 
-def _fts_phrase(term: str) -> str:
-    """A term as an FTS5 phrase (trigram tokenizer: a case-insensitive substring)."""
-    return '"' + term.replace('"', '""') + '"'
+def _fts_trigrams(term: str) -> str:
+    """An FTS5 query for rows holding every trigram of the term: candidates, re-checked by `_contains`."""
+    lowered = term.lower()
+    grams = dict.fromkeys(lowered[i:i + 3] for i in range(len(lowered) - 2))  # each once, in order
+    return " ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+
+
+def _contains(term: str) -> ColumnElement[bool]:
+    """The exact test: the term, lower-cased, in the lower-cased organization or email.
+
+    SQLite's lower() and LIKE fold ASCII only, which is exact for an ASCII term; other terms compare against
+    Python's lower() (`py_lower`, registered on every SQLite connection), as the trigram index folds them.
+    """
+    pattern = like_pattern(term)
+    organization = col(Customer.organization)
+    lowered = func.lower(organization) if term.isascii() else func.py_lower(organization)
+    return or_(lowered.like(pattern, escape="\\"), col(Customer.email_key).like(pattern, escape="\\"))
 
 
 def probe_matches(session: Session, term: str, *, cap: int = COUNT_CAP) -> int | None:
@@ -30,8 +44,9 @@ def probe_matches(session: Session, term: str, *, cap: int = COUNT_CAP) -> int |
     if len(term) < 3:
         return None
     if session.get_bind().dialect.name == "sqlite":
-        probe = text("SELECT count(*) FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH :p LIMIT :n)")
-        found = session.connection().execute(probe, {"p": _fts_phrase(term), "n": cap + 1}).scalar_one()
+        match = select(func.count()).select_from(
+            select(col(Customer.id)).where(term_condition(session, term)).limit(cap + 1).subquery())
+        found = session.connection().execute(match).scalar_one()
     else:  # pg_trgm: the same question through the GIN indexes, stopping at cap + 1
         probe = text("SELECT count(*) FROM (SELECT 1 FROM customer WHERE lower(organization) LIKE :p ESCAPE '\\' "
                      "OR email_key LIKE :p ESCAPE '\\' LIMIT :n) AS m")
@@ -52,9 +67,10 @@ def term_condition(session: Session, term: str, *, scan: bool = False) -> Column
     finds a page sooner than collecting every match from the index and sorting them.
     """
     if session.get_bind().dialect.name == "sqlite" and len(term) >= 3 and not scan:
-        fts = text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :phrase").bindparams(
-            phrase=_fts_phrase(term))
-        return col(Customer.id).in_(fts.columns(column("rowid", Integer)))
+        fts = text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :grams").bindparams(
+            grams=_fts_trigrams(term))
+        return and_(col(Customer.id).in_(fts.columns(column("rowid", Integer))),
+                    _contains(term))
     pattern = like_pattern(term)
     organization, email = func.lower(Customer.organization), col(Customer.email_key)
     if scan and session.get_bind().dialect.name == "postgresql":

@@ -51,6 +51,22 @@ def test_search_is_a_case_insensitive_substring_of_organization_or_email(session
     assert names(session, '"blue harbor"') == ["Blue Harbor Labs"]
 
 
+def test_rows_holding_every_trigram_of_a_term_but_not_the_term_do_not_match(session: Session) -> None:
+    add_customer(session, "Har Arb Rbo Bor", email="parts@bits.example")  # har, arb, rbo, bor; never "harbor"
+    add_customer(session, "Harbor Freight", email="yard@freight.example")
+    assert names(session, "harbor") == ["Harbor Freight"]
+    assert count_customers(session=session, query=parse_query("harbor", now=NOW)) == 1
+
+
+def test_search_folds_the_case_of_letters_beyond_ascii(session: Session) -> None:
+    add_customer(session, "MÜNCHENER Rück", email="info@muenchen.example")
+    add_customer(session, "Ærøskøbing Ferries", email="ÆRØ@ferry.example")
+    assert names(session, "münchener") == ["MÜNCHENER Rück"]
+    assert names(session, "RÜCK") == ["MÜNCHENER Rück"]
+    assert names(session, "ærø") == ["Ærøskøbing Ferries"]
+    assert names(session, "øskø") == ["Ærøskøbing Ferries"]
+
+
 def test_short_terms_and_like_wildcards_match_literally(session: Session, mix: None) -> None:
     assert names(session, "ac") == ["Acme Corp", "Old Acme"]
     assert names(session, "50%_") == ["50%_Off Deals"]
