@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 
 from storage.db import CACHE_KIB
 from storage.hourly import fill_statement as hourly_fill_statement
+from storage.search_build import SearchIndexBuild
 
 BULK_CACHE_KIB = -1_048_576  # 1 GiB while a bulk load rebuilds indexes (negative: KiB, SQLite's convention)
 
@@ -21,8 +22,12 @@ def db_ts(value: datetime | None, sqlite: bool) -> Any:
     return value.isoformat(sep=" ", timespec="microseconds")[:26]  # cut the "+00:00" of an aware UTC instant
 
 
-def bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
-    """Load with secondary indexes and per-row triggers off, then rebuild them once: same result, far faster."""
+def bulk_mode(conn: Connection, load: Callable[[], None], *, customers: Callable[[], None] | None = None) -> None:
+    """Load with secondary indexes and per-row triggers off, then rebuild them once: same result, far faster.
+
+    `customers`, when given, loads the customers before `load` loads the rest, so that on SQLite the search index
+    is built from them in the background meanwhile.
+    """
     tables = ("customer", "payment", "seat_change")
     if conn.dialect.name == "sqlite":
         # Index builds and the FTS rebuild sort millions of keys: a large page cache for this load only.
@@ -34,10 +39,15 @@ def bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('customer', 'payment')"))
         for name, _sql in indexes + triggers:
             conn.exec_driver_sql(f"DROP {'INDEX' if (name, _sql) in indexes else 'TRIGGER'} {name}")
+        search = None
+        if customers is not None:
+            customers()
+            search = SearchIndexBuild(conn)
         load()
+        search = search or SearchIndexBuild(conn)
         for _name, sql in indexes + triggers:
             conn.exec_driver_sql(sql)
-        conn.exec_driver_sql("INSERT INTO customer_fts(customer_fts) VALUES ('rebuild')")
+        search.install(conn)
     else:
         indexes = list(conn.execute(text(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(:t) AND indexname NOT IN "
@@ -46,6 +56,8 @@ def bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
             conn.exec_driver_sql(f"DROP INDEX {name}")
         for table in ("customer", "payment"):  # USER: ours, not the foreign-key constraint triggers
             conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        if customers is not None:
+            customers()
         load()
         for table in ("customer", "payment"):
             conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
