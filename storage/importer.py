@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -13,6 +13,7 @@ from sqlmodel import col
 from storage.bulk import bulk_insert, bulk_mode, db_ts
 from storage.csv_read import Cells, ImportRejected, Problem, read_rows
 from storage.db import session_scope
+from storage.forked import iterate_forked
 from storage.models import Customer, SeatChange, Status
 from storage.query import STATUS_ALIASES
 from storage.writes import record_audit
@@ -111,7 +112,35 @@ def import_customers(
     *, engine: Engine, source: TextIO, name: str, actor: str, now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Upsert customers by external id, else by email; reject the whole file on any problem."""
+    """Upsert customers by external id, else by email; reject the whole file on any problem.
+
+    Into an empty store every row is new: a child process validates the file while this one loads the rows it has
+    passed. Otherwise the whole file is validated first (before taking the write lock), then matched and written.
+    """
+    rows = None if _store_is_empty(engine) else _validated(source, progress)
+    with session_scope(engine, write=True) as session:
+        conn = session.connection()
+        if rows is None and not _store_is_empty(conn):  # customers arrived since the first look
+            rows = _validated(source, progress)
+        result = _load_into_empty(conn, source, now, progress) if rows is None else _upsert(conn, rows, now=now)
+        record_audit(session=session, actor=actor, action="import",
+                     details={"kind": "customers", "file": name, "rows": result.rows, "inserted": result.inserted,
+                              "updated": result.updated, "unchanged": result.unchanged})
+    return result
+
+
+def _store_is_empty(bind: Engine | Connection) -> bool:
+    """True when there is no customer yet."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return _store_is_empty(conn)
+    return bind.execute(select(col(Customer.id)).limit(1)).first() is None
+
+
+def _validated_batches(
+    source: TextIO, progress: Callable[[int], None] | None
+) -> Iterator[tuple[list[_Row], list[Problem]]]:
+    """The file's valid rows and its problems, a batch at a time (duplicates are caught across the whole file)."""
     rows: list[_Row] = []
     problems: list[Problem] = []
     seen_ids: dict[str, int] = {}
@@ -131,15 +160,52 @@ def import_customers(
         problems += cells.problems
         if row is not None and not cells.problems:
             rows.append(row)
+        if len(rows) >= BATCH:
+            yield rows, problems
+            rows, problems = [], []
+    yield rows, problems
+
+
+def _validated(source: TextIO, progress: Callable[[int], None] | None) -> list[_Row]:
+    """Every row of a valid file; ImportRejected listing every problem otherwise."""
+    rows: list[_Row] = []
+    problems: list[Problem] = []
+    for batch, batch_problems in _validated_batches(source, progress):
+        rows += batch
+        problems += batch_problems
     if problems:
         raise ImportRejected(problems)
-    with session_scope(engine, write=True) as session:
-        conn = session.connection()
-        result = _upsert(conn, rows, now=now)
-        record_audit(session=session, actor=actor, action="import",
-                     details={"kind": "customers", "file": name, "rows": len(rows), "inserted": result.inserted,
-                              "updated": result.updated, "unchanged": result.unchanged})
-    return result
+    return rows
+
+
+def _load_into_empty(
+    conn: Connection, source: TextIO, now: datetime, progress: Callable[[int], None] | None
+) -> ImportResult:
+    """Insert every row in bulk as a child process validates them; on any problem raise (the caller rolls back)."""
+    sqlite = conn.dialect.name == "sqlite"
+    stamp = db_ts(now, sqlite)
+
+    def insert_rows(progress: Callable[[int], None] | None) -> Iterator[tuple[list[tuple[Any, ...]], list[Problem]]]:
+        for rows, problems in _validated_batches(source, progress):
+            yield [(r.external_id, r.organization, r.email, r.email.lower(), r.seats, r.status,
+                    db_ts(r.created_at or now, sqlite), db_ts(_canceled_at(r, None, now), sqlite), stamp)
+                   for r in rows], problems
+
+    inserted = 0
+
+    def load() -> None:
+        nonlocal inserted
+        problems: list[Problem] = []
+        for rows, batch_problems in iterate_forked(insert_rows, progress):
+            problems += batch_problems
+            if not problems:  # after the first problem only the rest of the problems matter
+                bulk_insert(conn, "customer", _INSERT_COLUMNS, rows)
+                inserted += len(rows)
+        if problems:
+            raise ImportRejected(problems)
+
+    bulk_mode(conn, load)
+    return ImportResult(kind="customers", rows=inserted, inserted=inserted, updated=0, unchanged=0)
 
 
 _EXISTING = (col(Customer.id), col(Customer.external_id), col(Customer.organization), col(Customer.email),

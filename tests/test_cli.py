@@ -46,6 +46,17 @@ def test_import_rejection_lists_problems_by_line_and_exits_non_zero(env: Path) -
     assert export.output.strip() == "organization,email,seats,status,created_at,canceled_at"
 
 
+def test_a_file_that_is_not_utf8_is_named_with_the_byte_and_nothing_is_written(env: Path) -> None:
+    latin = env / "latin.csv"
+    latin.write_bytes("organization,email,seats,status\nCafé Müller,m@cafe.example,1,active\n".encode("latin-1"))
+    result = runner.invoke(cli, ["import", "customers", str(latin)])
+    assert result.exit_code == 1
+    assert "latin.csv is not UTF-8 text (byte" in result.output
+    assert "Traceback" not in result.output
+    export = runner.invoke(cli, ["export", "customers"])
+    assert export.output.strip() == "organization,email,seats,status,created_at,canceled_at"
+
+
 def test_demo_data_then_export_with_filters_to_a_file(env: Path) -> None:
     assert runner.invoke(cli, ["demo-data", "--customers", "200"]).exit_code == 0
     again = runner.invoke(cli, ["demo-data"])

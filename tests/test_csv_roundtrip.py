@@ -119,6 +119,35 @@ def test_a_file_with_bad_rows_is_rejected_whole_with_every_problem_listed(engine
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 0
 
 
+def test_a_problem_found_after_rows_were_loaded_rolls_the_whole_load_back(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.importer
+
+    monkeypatch.setattr(storage.importer, "BATCH", 5)  # batches reach the store before the bad line is read
+    header = "organization,email,seats,status\r\n"
+    good = "".join(f"Early Harbor {i},e{i}@early.example,1,active\r\n" for i in range(23))
+    with pytest.raises(ImportRejected) as info:
+        load(engine, header + good + "Late,late@early.example,many,active\r\n")
+    assert [str(p) for p in info.value.problems] == ["line 25, column seats: 'many' is not a whole number >= 0"]
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Customer)) == 0
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == 0
+    assert load(engine, header + good) == (23, 0, 0)  # indexes and triggers are all back
+    assert export_text(engine, "harbor").count("\r\n") == 24
+    with Session(engine) as session:
+        add_customer(session, "Late Harbor", email="late@early.example")
+    assert export_text(engine, "harbor").count("\r\n") == 25
+
+
+def test_progress_reaches_the_caller_while_another_process_validates(sqlite_engine: Engine) -> None:
+    seen: list[int] = []
+    rows = "".join(f"Org {i},o{i}@many.example,{i % 7},active\r\n" for i in range(20_001))
+    result = import_customers(engine=sqlite_engine, source=io.StringIO("organization,email,seats,status\r\n" + rows),
+                              name="t.csv", actor="test", now=NOW, progress=seen.append)
+    assert (result.inserted, seen) == (20_001, [10_000, 20_000])
+
+
 def test_unknown_and_missing_columns_are_named(engine: Engine) -> None:
     with pytest.raises(ImportRejected) as info:
         load(engine, "organisation,email,seats\r\nA,a@a.example,1\r\n")
