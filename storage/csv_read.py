@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TextIO
+from typing import Any, TextIO
 
 from storage.csv_io import parse_instant, restore
 
@@ -116,11 +116,14 @@ class Cells:
         self.problems.append(Problem(self.line, column, message))
 
 
-def read_rows(
+def read_records(
     source: TextIO, *, aliases: dict[str, str], required: set[str], optional: set[str],
     progress: Callable[[int], None] | None = None,
-) -> Iterator[Cells]:
-    """Yield each data row as Cells keyed by canonical column names; raise ImportRejected on a bad header."""
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The canonical column names and an iterator of (line, cells) for each non-blank data row.
+
+    Raises ImportRejected at once for a bad header, and from the iterator for a file that stops being CSV.
+    """
     reader = csv.reader(source)
     try:
         header = next(reader)
@@ -142,17 +145,32 @@ def read_rows(
     problems += [Problem(1, name, "is missing from the header") for name in sorted(required - set(names))]
     if problems:
         raise ImportRejected(problems)
+    return names, _records(reader, progress)
+
+
+def _records(reader: Any, progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) for each data row that is not blank; the line is where the row starts."""
     previous_end = reader.line_num
     try:
         for count, row in enumerate(reader, start=1):
             number, previous_end = previous_end + 1, reader.line_num  # a quoted cell may span lines
             if progress is not None and count % 10_000 == 0:
                 progress(count)
-            if not any(cell.strip() for cell in row):
+            if not "".join(row).strip():
                 continue
-            if len(row) != len(names):
-                yield Cells(number, {}, [Problem(number, "", f"has {len(row)} cells; the header has {len(names)}")])
-                continue
-            yield Cells(number, dict(zip(names, row, strict=True)))
+            yield number, row
     except csv.Error as exc:
         raise ImportRejected([Problem(reader.line_num, "", f"not readable as CSV: {exc}")]) from None
+
+
+def read_rows(
+    source: TextIO, *, aliases: dict[str, str], required: set[str], optional: set[str],
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[Cells]:
+    """Yield each data row as Cells keyed by canonical column names; raise ImportRejected on a bad header."""
+    names, records = read_records(source, aliases=aliases, required=required, optional=optional, progress=progress)
+    for number, row in records:
+        if len(row) != len(names):
+            yield Cells(number, {}, [Problem(number, "", f"has {len(row)} cells; the header has {len(names)}")])
+            continue
+        yield Cells(number, dict(zip(names, row, strict=True)))

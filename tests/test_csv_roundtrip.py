@@ -8,16 +8,24 @@ import tracemalloc
 from datetime import timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
 from storage.csv_io import EXPORT_HEADER, export_customers, neutralise, restore
 from storage.csv_read import Cells, ImportRejected
+from storage.customer_rows import (
+    _Seen,
+    careful_customer_row,
+    columnar_insert_rows,
+    fast_customer_row,
+    insert_row,
+    validated_batches,
+)
 from storage.demo import fill_demo_data
 from storage.import_finance import import_payments, import_payouts
-from storage.importer import _customer_row, _fast_customer_row, import_customers
+from storage.importer import import_customers
 from storage.models import AuditEvent, Customer, Payment, Payout, SeatChange
 from storage.query import parse_query
 from tests.conftest import NOW
@@ -122,9 +130,9 @@ def test_a_file_with_bad_rows_is_rejected_whole_with_every_problem_listed(engine
 def test_a_problem_found_after_rows_were_loaded_rolls_the_whole_load_back(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import storage.importer
+    import storage.customer_rows
 
-    monkeypatch.setattr(storage.importer, "BATCH", 5)  # batches reach the store before the bad line is read
+    monkeypatch.setattr(storage.customer_rows, "BATCH", 5)  # batches reach the store before the bad line is read
     header = "organization,email,seats,status\r\n"
     good = "".join(f"Early Harbor {i},e{i}@early.example,1,active\r\n" for i in range(23))
     with pytest.raises(ImportRejected) as info:
@@ -234,10 +242,53 @@ _CELL = st.one_of(
 @given(values=st.fixed_dictionaries({name: _CELL for name in
                                      ("organization", "email", "seats", "status", "created_at", "canceled_at", "id")}))
 def test_the_fast_row_reader_agrees_with_the_careful_one_whenever_it_answers(values: dict[str, str]) -> None:
-    fast = _fast_customer_row(2, values)
-    careful = _customer_row(Cells(2, dict(values)))
+    fast = fast_customer_row(2, values)
+    careful = careful_customer_row(Cells(2, dict(values)))
     if fast is not None:
         assert fast == careful
+
+
+_NAMES = ["organization", "email", "seats", "status", "created_at", "canceled_at", "id"]
+def _mostly(clean: list[str], dirty: list[str]) -> st.SearchStrategy[str]:
+    """Cells that are usually clean (so whole batches often are) and sometimes subtly not."""
+    return st.sampled_from(clean * 12 + dirty)
+
+
+_INSTANT = _mostly(["", "2026-11-24T09:30:00.000001Z", "2026-02-28T23:59:59.999999Z"],
+                   ["2026-02-30T00:00:00.000000Z", "2026-11-24T09:30:00Z", " 2026-01-01T00:00:00.000000Z ", "x"])
+_CLEANISH = st.fixed_dictionaries({
+    "organization": _mostly(["Acme", " Acme Inc "], ["", "'=1", "=1", "x" * 501]),
+    "email": _mostly(["a@x.example", "A@X.example", "b@x.example"], ["a b@x", "nope", "'@x", ""]),
+    "seats": _mostly(["0", "7", " 12 "], ["-1", "²", "x", ""]),
+    "status": _mostly(["active", "Canceled", "cancelled", "trial"], ["bogus", ""]),
+    "created_at": _INSTANT, "canceled_at": _INSTANT,
+    "id": _mostly(["", "cus_1", "cus_2", " cus_3 "], ["'=x"]),
+})
+
+
+@settings(max_examples=300)
+@given(rows=st.lists(_CLEANISH, min_size=1, max_size=4))
+def test_the_columnar_batch_reader_agrees_with_the_careful_one_whenever_it_answers(rows: list[dict[str, str]]) -> None:
+    batch = [(line, [row[name] for name in _NAMES]) for line, row in enumerate(rows, start=2)]
+    for sqlite in (True, False):  # stored instants: SQLite's text, PostgreSQL's aware datetimes
+        fast = columnar_insert_rows(_NAMES, batch, _Seen(), now=NOW, sqlite=sqlite)
+        if fast is None:
+            return
+        text = io.StringIO()
+        csv.writer(text).writerows([_NAMES, *(raw for _, raw in batch)])
+        text.seek(0)
+        [(valid, problems)] = list(validated_batches(text, None))  # row by row
+        assert (fast, problems) == ([insert_row(row, now=NOW, sqlite=sqlite) for row in valid], [])
+
+
+def test_the_columnar_batch_reader_takes_a_clean_export() -> None:
+    batch = [(2, ["Acme", "a@x.example", "3", "active", "2026-11-24T09:30:00.000001Z", ""]),
+             (3, ["Beta", "B@x.example", "0", "canceled", "2026-01-02T00:00:00.000000Z", ""])]
+    names = ["organization", "email", "seats", "status", "created_at", "canceled_at"]
+    stamp = "2026-11-24 12:00:00.000000"
+    assert columnar_insert_rows(names, batch, _Seen(), now=NOW, sqlite=True) == [
+        (None, "Acme", "a@x.example", "a@x.example", 3, "active", "2026-11-24 09:30:00.000001", None, stamp),
+        (None, "Beta", "B@x.example", "b@x.example", 0, "canceled", "2026-01-02 00:00:00.000000", stamp, stamp)]
 
 
 def test_export_writes_utc_instants_with_microseconds_and_a_z_on_every_engine(engine: Engine) -> None:
