@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,24 +42,9 @@ def demo_data(
     deps = deps_or_exit()
     if has_customers(engine=deps.engine):
         fail("the store already has customers; demo data only fills an empty store")
-    with _collector_paused():
-        summary = fill_demo_data(engine=deps.engine, customers=customers, seed=seed, now=deps.clock())
+    summary = fill_demo_data(engine=deps.engine, customers=customers, seed=seed, now=deps.clock())
     typer.echo(f"demo data: {summary.customers:,} customers, {summary.payments:,} payments, "
                f"{summary.payouts:,} payouts, {summary.seat_changes:,} seat changes")
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a load builds millions of rows.
-
-    They hold no reference cycles, but every allocation burst makes the collector walk all of them again: at 1M
-    rows that was 1.5-3 s of an import. Reference counting still frees everything as usual.
-    """
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 @contextmanager
@@ -77,8 +61,7 @@ def _progress(path: Path) -> Iterator[Callable[[int], None] | None]:
 def _run_import(path: Path, action: Callable[[TextIO, Callable[[int], None] | None], ImportResult]) -> None:
     """Open the file (BOM tolerated), run the import and report; list every problem and exit 1 when rejected."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as source, _progress(path) as progress, \
-                _collector_paused():
+        with path.open(encoding="utf-8-sig", newline="") as source, _progress(path) as progress:
             result = action(source, progress)
     except UnicodeDecodeError as exc:
         fail(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV and try again")

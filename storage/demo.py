@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, text
 
-from storage.bulk import bulk_insert, bulk_mode, db_ts
+from storage.bulk import bulk_insert, bulk_mode, collector_paused, db_ts
 from storage.db import session_scope
 from storage.demo_sql import insert_payments, payout_rows
 from storage.models import Customer
@@ -61,7 +61,7 @@ def fill_demo_data(*, engine: Engine, customers: int, seed: int, now: datetime) 
     now = now.astimezone(UTC)
     sqlite = engine.dialect.name == "sqlite"
     counts: dict[str, int] = {}
-    with session_scope(engine, write=True) as session:
+    with collector_paused(), session_scope(engine, write=True) as session:
         conn = session.connection()
         base = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM customer")).scalar_one())
 

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import col
 
-from storage.bulk import bulk_insert, bulk_mode, db_ts
+from storage.bulk import bulk_insert, bulk_mode, collector_paused, db_ts
 from storage.csv_read import ImportRejected, Problem
 from storage.customer_rows import CustomerRow, insert_batches, stated_cancel, validated
 from storage.db import session_scope
@@ -21,7 +21,7 @@ from storage.writes import record_audit
 BATCH = 20_000
 BULK_MIN_ROWS = 50_000
 INSERT_COLUMNS = ("external_id", "organization", "email", "email_key", "seats", "status", "created_at",
-                   "canceled_at", "updated_at")
+                  "canceled_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,14 @@ def import_customers(
     Into an empty store every row is new: a child process validates the file while this one loads the rows it has
     passed. Otherwise the whole file is validated first (before taking the write lock), then matched and written.
     """
+    with collector_paused():
+        return _import_customers(engine=engine, source=source, name=name, actor=actor, now=now, progress=progress)
+
+
+def _import_customers(
+    *, engine: Engine, source: TextIO, name: str, actor: str, now: datetime, progress: Callable[[int], None] | None
+) -> ImportResult:
+    """import_customers, with the collector paused."""
     rows = None if _store_is_empty(engine) else validated(source, progress)
     with session_scope(engine, write=True) as session:
         conn = session.connection()

@@ -19,8 +19,9 @@ from sqlmodel import select
 from starlette.applications import Starlette
 
 from bot.deps import Deps
+from bot.platform_events import parse_platform_event
 from bot.settings import Settings
-from bot.webhooks import MAX_BODY, parse_platform_event, routes, sign_platform, verify_platform
+from bot.webhooks import MAX_BODY, routes, sign_platform, verify_platform
 from storage.db import session_scope
 from storage.event_types import EventInvalid
 from storage.events import count_events
