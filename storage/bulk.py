@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from storage.db import CACHE_KIB
 from storage.hourly import fill_statement as hourly_fill_statement
 from storage.search_build import SearchIndexBuild
 
+_LOADED_TABLES = ("customer", "payment", "seat_change")
 BULK_CACHE_KIB = -1_048_576  # 1 GiB while a bulk load rebuilds indexes (negative: KiB, SQLite's convention)
 
 
@@ -46,18 +48,47 @@ def bulk_mode(conn: Connection, load: Callable[[], None], *, customers: Callable
     `customers`, when given, loads the customers before `load` loads the rest, so that on SQLite the search index
     is built from them in the background meanwhile.
     """
-    tables = ("customer", "payment", "seat_change")
     if conn.dialect.name == "sqlite":
-        # Index builds and the FTS rebuild sort millions of keys: a large page cache for this load only.
-        conn.exec_driver_sql(f"PRAGMA cache_size={BULK_CACHE_KIB}")
+        _sqlite_bulk_mode(conn, load, customers)
+    else:
+        _postgres_bulk_mode(conn, load, customers)
+
+
+def _postgres_bulk_mode(conn: Connection, load: Callable[[], None], customers: Callable[[], None] | None) -> None:
+    """bulk_mode's PostgreSQL half (DDL is transactional there: a failed load leaves nothing behind)."""
+    indexes = list(conn.execute(text(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(:t) AND indexname NOT IN "
+        "(SELECT conname FROM pg_constraint)"), {"t": list(_LOADED_TABLES)}))
+    for name, _sql in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {name}")
+    for table in ("customer", "payment"):  # USER: ours, not the foreign-key constraint triggers
+        conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+    if customers is not None:
+        customers()
+    load()
+    for table in ("customer", "payment"):
+        conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+    for _name, sql in indexes:
+        conn.exec_driver_sql(sql)
+    conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('customer', 'id'), (SELECT max(id) FROM customer))")
+    recount(conn)
+    conn.exec_driver_sql("ANALYZE")
+
+
+def _sqlite_bulk_mode(conn: Connection, load: Callable[[], None], customers: Callable[[], None] | None) -> None:
+    """bulk_mode's SQLite half: indexes and triggers off, the search index built on the side, all back on."""
+    # Index builds sort millions of keys: a large page cache for this load only (kept by the connection whatever
+    # happens, so set back whatever happens).
+    conn.exec_driver_sql(f"PRAGMA cache_size={BULK_CACHE_KIB}")
+    search: SearchIndexBuild | None = None
+    try:
         indexes = list(conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN {tables}"))
+            f"AND tbl_name IN {_LOADED_TABLES}"))
         triggers = list(conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('customer', 'payment')"))
         for name, _sql in indexes + triggers:
             conn.exec_driver_sql(f"DROP {'INDEX' if (name, _sql) in indexes else 'TRIGGER'} {name}")
-        search = None
         if customers is not None:
             customers()
             search = SearchIndexBuild(conn)
@@ -65,29 +96,16 @@ def bulk_mode(conn: Connection, load: Callable[[], None], *, customers: Callable
         search = search or SearchIndexBuild(conn)
         for _name, sql in indexes + triggers:
             conn.exec_driver_sql(sql)
-        search.install(conn)
-    else:
-        indexes = list(conn.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(:t) AND indexname NOT IN "
-            "(SELECT conname FROM pg_constraint)"), {"t": list(tables)}))
-        for name, _sql in indexes:
-            conn.exec_driver_sql(f"DROP INDEX {name}")
-        for table in ("customer", "payment"):  # USER: ours, not the foreign-key constraint triggers
-            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-        if customers is not None:
-            customers()
-        load()
-        for table in ("customer", "payment"):
-            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-        for _name, sql in indexes:
-            conn.exec_driver_sql(sql)
-        conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('customer', 'id'), (SELECT max(id) FROM customer))")
-    recount(conn)
-    if conn.dialect.name == "sqlite":
+        built, search = search, None
+        built.install(conn)
+        recount(conn)
         conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: a second, not a full scan
-    conn.exec_driver_sql("ANALYZE")
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA cache_size={CACHE_KIB}")
+        conn.exec_driver_sql("ANALYZE")
+    finally:
+        if search is not None:
+            search.discard()
+        with suppress(DBAPIError):  # a broken connection is discarded by the pool anyway
+            conn.exec_driver_sql(f"PRAGMA cache_size={CACHE_KIB}")
 
 
 def recount(conn: Connection) -> None:

@@ -26,7 +26,8 @@ CUSTOMER_OPTIONAL = {"id", "created_at", "canceled_at"}
 BATCH = 20_000
 STATUSES = frozenset(s.value for s in Status)
 _CANCELED = Status.canceled.value
-_EXPORTED_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")  # what our exports write
+# An instant as our exports write it (ASCII digits only: \d would take other scripts' digits too).
+_EXPORTED_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 Progress = Callable[[int], None] | None
 Record = tuple[int, list[str]]
 

@@ -23,7 +23,7 @@ def iterate_forked(produce: Callable[[Progress], Iterable[T]], progress: Progres
         return
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_send_all, args=(produce, sender, progress is not None), daemon=True,
+    child = context.Process(target=_send_all, args=(produce, receiver, sender, progress is not None), daemon=True,
                             name="import-validator")
     child.start()
     sender.close()
@@ -32,6 +32,7 @@ def iterate_forked(produce: Callable[[Progress], Iterable[T]], progress: Progres
             try:
                 kind, payload = receiver.recv()
             except EOFError:
+                child.join(timeout=5)
                 raise RuntimeError(f"the validating process ended unexpectedly (exit code {child.exitcode})") from None
             if kind == "item":
                 yield payload
@@ -48,8 +49,11 @@ def iterate_forked(produce: Callable[[Progress], Iterable[T]], progress: Progres
         child.join()
 
 
-def _send_all(produce: Callable[[Progress], Iterable[Any]], sender: Connection, report: bool) -> None:
+def _send_all(
+    produce: Callable[[Progress], Iterable[Any]], receiver: Connection, sender: Connection, report: bool
+) -> None:
     """The child's side: send every item, progress counts, then "done" (or the exception)."""
+    receiver.close()  # the parent's end: with it closed here, a parent that dies breaks the pipe and ends this child
     try:
         for item in produce((lambda rows: sender.send(("progress", rows))) if report else None):
             sender.send(("item", item))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Integer, and_, column, func, or_, text
+from sqlalchemy import ColumnElement, Integer, and_, column, func, or_, table, text
 from sqlmodel import Session, col, select
 
 from storage.models import Customer
@@ -18,17 +18,21 @@ COUNT_CAP = 1000
 
 
 def _fts_trigrams(term: str) -> str:
-    """An FTS5 query for rows holding every trigram of the term: candidates, re-checked by `_contains`."""
-    lowered = term.lower()
-    grams = dict.fromkeys(lowered[i:i + 3] for i in range(len(lowered) - 2))  # each once, in order
+    """An FTS5 query for rows holding every trigram of the term: candidates, re-checked by `_contains`.
+
+    The trigrams are the term's own: the index folds their case as it folded the rows' (Python's lower() can change a
+    string's length, as for 'İ', and would then ask for trigrams no row holds).
+    """
+    grams = dict.fromkeys(term[i:i + 3] for i in range(len(term) - 2))  # each once, in order
     return " ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
 
 
 def _contains(term: str) -> ColumnElement[bool]:
     """The exact test: the term, lower-cased, in the lower-cased organization or email.
 
-    SQLite's lower() and LIKE fold ASCII only, which is exact for an ASCII term; other terms compare against
-    Python's lower() (`py_lower`, registered on every SQLite connection), as the trigram index folds them.
+    SQLite's lower() and LIKE fold ASCII letters only, which matches an ASCII term wherever the row spells it in
+    ASCII (as the LIKE scan for common terms does); other terms compare against Python's lower() (`py_lower`,
+    registered on every SQLite connection), which folds every letter but costs a Python call per candidate row.
     """
     pattern = like_pattern(term)
     organization = col(Customer.organization)
@@ -44,9 +48,12 @@ def probe_matches(session: Session, term: str, *, cap: int = COUNT_CAP) -> int |
     if len(term) < 3:
         return None
     if session.get_bind().dialect.name == "sqlite":
-        match = select(func.count()).select_from(
-            select(col(Customer.id)).where(term_condition(session, term)).limit(cap + 1).subquery())
-        found = session.connection().execute(match).scalar_one()
+        # A join, not `id IN (...)`: the index's matches are read lazily and the count stops at cap + 1.
+        fts = table("customer_fts", column("rowid", Integer))
+        matches = (select(col(Customer.id)).join(fts, fts.c.rowid == col(Customer.id))
+                   .where(text("customer_fts MATCH :grams").bindparams(grams=_fts_trigrams(term)), _contains(term))
+                   .limit(cap + 1).subquery())
+        found = session.connection().execute(select(func.count()).select_from(matches)).scalar_one()
     else:  # pg_trgm: the same question through the GIN indexes, stopping at cap + 1
         probe = text("SELECT count(*) FROM (SELECT 1 FROM customer WHERE lower(organization) LIKE :p ESCAPE '\\' "
                      "OR email_key LIKE :p ESCAPE '\\' LIMIT :n) AS m")

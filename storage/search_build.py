@@ -18,7 +18,7 @@ SEARCH_INDEX = "customer_fts"
 
 
 class SearchIndexBuild:
-    """The customer search index for the given rows, being built in the background; `install` puts it in place."""
+    """The customer search index, built in the background from a loading connection's rows; `install` puts it in."""
 
     def __init__(self, conn: Connection) -> None:
         """Start building from every customer `conn` sees (its transaction's own rows included)."""
@@ -66,6 +66,13 @@ class SearchIndexBuild:
                 raw.execute(f"DELETE FROM {name}")
                 raw.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * width)})",
                                 scratch.execute(f"SELECT * FROM {name}"))
+
+
+    def discard(self) -> None:
+        """Stop the build and free it (the load failed)."""
+        self._scratch.interrupt()
+        self._thread.join()
+        self._scratch.close()
 
 
 def _raw(conn: Connection) -> Any:

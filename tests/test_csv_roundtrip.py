@@ -23,6 +23,7 @@ from storage.customer_rows import (
     insert_row,
     validated_batches,
 )
+from storage.db import CACHE_KIB
 from storage.demo import fill_demo_data
 from storage.import_finance import import_payments, import_payouts
 from storage.importer import import_customers
@@ -141,6 +142,9 @@ def test_a_problem_found_after_rows_were_loaded_rolls_the_whole_load_back(
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Customer)) == 0
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 0
+    if engine.dialect.name == "sqlite":  # the load's large page cache is not left on the pooled connection
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == CACHE_KIB
     assert load(engine, header + good) == (23, 0, 0)  # indexes and triggers are all back
     assert export_text(engine, "harbor").count("\r\n") == 24
     with Session(engine) as session:
