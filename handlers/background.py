@@ -24,11 +24,12 @@ ANSWER_THREADS = 3
 # told the bot is busy, well inside Slack's 3 seconds.
 MAX_WAITING = 12
 ROOM_WAIT_S = 2.0
-# Cached answers only need a POST to the response_url: threads that mostly wait on Slack's round trip, so more of
-# them (a POST is ~1 ms locally, ~100 ms to Slack). Beyond POST_BACKLOG waiting posts the ack waits for room, as
-# above: under a flood answers slow the asking down instead of arriving seconds late (two posting threads per worker
-# fell ~2.5 s behind at 2,400 commands/s in the benchmark).
-POST_THREADS = 8
+# Cached answers only need a POST to the response_url, from a pool of their own. Two threads keep up with one
+# worker's acks against a nearby response_url; more cost a worker ~10% of its throughput in GIL handoffs (0.46x of
+# bare Bolt with eight against 0.49-0.54x). Slack is ~100 ms away, so two post ~20 answers/s per process: beyond
+# POST_BACKLOG waiting posts the ack waits for room, as above, and then the listeners answer. A flood slows the
+# asking down instead of answers arriving seconds late (unbounded, two workers fell 1-2.5 s behind at 2,400/s).
+POST_THREADS = 2
 POST_BACKLOG = 64
 
 
