@@ -16,6 +16,7 @@ from storage.csv_io import export_customers
 from storage.csv_read import ImportRejected
 from storage.db import session_scope
 from storage.demo import fill_demo_data, has_customers
+from storage.forked import ChildFailed
 from storage.import_finance import import_payments, import_payouts
 from storage.importer import ImportResult, import_customers
 from storage.query import QueryError, parse_query
@@ -65,6 +66,8 @@ def _run_import(path: Path, action: Callable[[TextIO, Callable[[int], None] | No
             result = action(source, progress)
     except UnicodeDecodeError as exc:
         fail(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV and try again")
+    except ChildFailed as exc:
+        fail(f"{path.name} was not imported: {exc}; nothing was written")
     except ImportRejected as rejected:
         for problem in rejected.problems:
             err.print(f"{path.name}: {problem}", highlight=False, markup=False)

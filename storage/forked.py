@@ -11,6 +11,10 @@ T = TypeVar("T")
 Progress = Callable[[int], None] | None
 
 
+class ChildFailed(RuntimeError):
+    """The child process died without saying why (killed, out of memory)."""
+
+
 def iterate_forked(produce: Callable[[Progress], Iterable[T]], progress: Progress = None) -> Iterator[T]:
     """Yield what `produce(progress)` yields, computed in a child process; its exceptions are raised here.
 
@@ -33,7 +37,7 @@ def iterate_forked(produce: Callable[[Progress], Iterable[T]], progress: Progres
                 kind, payload = receiver.recv()
             except EOFError:
                 child.join(timeout=5)
-                raise RuntimeError(f"the validating process ended unexpectedly (exit code {child.exitcode})") from None
+                raise ChildFailed(f"the validating process ended unexpectedly (exit code {child.exitcode})") from None
             if kind == "item":
                 yield payload
             elif kind == "progress" and progress is not None:

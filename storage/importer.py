@@ -55,6 +55,9 @@ def _import_customers(
     rows = None if _store_is_empty(engine) else validated(source, progress)
     with session_scope(engine, write=True) as session:
         conn = session.connection()
+        if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already holds the write lock
+            # Writers wait until the import commits (readers do not): what it matched and found empty stays so.
+            conn.exec_driver_sql("LOCK TABLE customer IN SHARE ROW EXCLUSIVE MODE")
         if rows is None and not _store_is_empty(conn):  # customers arrived since the first look
             rows = validated(source, progress)
         result = _load_into_empty(conn, source, now, progress) if rows is None else _upsert(conn, rows, now=now)

@@ -10,7 +10,9 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, col
 
 from storage.csv_io import EXPORT_HEADER, export_customers, neutralise, restore
@@ -158,6 +160,29 @@ def test_progress_reaches_the_caller_while_another_process_validates(sqlite_engi
     result = import_customers(engine=sqlite_engine, source=io.StringIO("organization,email,seats,status\r\n" + rows),
                               name="t.csv", actor="test", now=NOW, progress=seen.append)
     assert (result.inserted, seen) == (20_001, [10_000, 20_000])
+
+
+def test_other_writers_wait_while_an_import_writes(engine: Engine) -> None:
+    blocked: list[bool] = []
+
+    def try_a_write(_rows: int) -> None:  # called mid-import, inside its transaction
+        other = create_engine(engine.url, poolclass=NullPool, connect_args=(
+            {"timeout": 0.1} if engine.dialect.name == "sqlite" else {"options": "-c lock_timeout=100"}))
+        try:
+            with other.begin() as conn:
+                conn.execute(text("INSERT INTO customer (organization, email, email_key, seats, status, created_at, "
+                                  "updated_at) VALUES ('Sneaky', 's@x.example', 's@x.example', 1, 'active', "
+                                  "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            blocked.append(False)
+        except OperationalError:
+            blocked.append(True)
+        finally:
+            other.dispose()
+
+    rows = "".join(f"Org {i},o{i}@wait.example,1,active\r\n" for i in range(10_001))
+    result = import_customers(engine=engine, source=io.StringIO("organization,email,seats,status\r\n" + rows),
+                              name="t.csv", actor="test", now=NOW, progress=try_a_write)
+    assert (result.inserted, blocked) == (10_001, [True])
 
 
 def test_unknown_and_missing_columns_are_named(engine: Engine) -> None:
