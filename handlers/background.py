@@ -27,10 +27,12 @@ ROOM_WAIT_S = 2.0
 # Cached answers only need a POST to the response_url, from a pool of their own. Two threads keep up with one
 # worker's acks against a nearby response_url; more cost a worker ~10% of its throughput in GIL handoffs (0.46x of
 # bare Bolt with eight against 0.49-0.54x). Slack is ~100 ms away, so two post ~20 answers/s per process: beyond
-# POST_BACKLOG waiting posts the ack waits for room, as above, and then the listeners answer. A flood slows the
-# asking down instead of answers arriving seconds late (unbounded, two workers fell 1-2.5 s behind at 2,400/s).
+# POST_BACKLOG waiting posts the ack waits up to POST_ROOM_WAIT_S for room (back-pressure), then carries the answer
+# itself. A flood slows the asking down instead of answers arriving seconds late (unbounded, two workers fell
+# 1-2.5 s behind at 2,400/s); the wait is short because it holds a request thread that others queue behind.
 POST_THREADS = 2
 POST_BACKLOG = 64
+POST_ROOM_WAIT_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,9 @@ class Answers:
         if self.posting is None:
             post()
             return BoltResponse(status=200, body="")
-        if not self.post_room.acquire(timeout=self.room_wait_s):
-            return next()  # flooded: the listeners answer, or say the bot is busy
+        if not self.post_room.acquire(timeout=POST_ROOM_WAIT_S):
+            # Flooded: answer in the ack itself (Slack shows a slash command's ack body as the reply), nothing to post.
+            return BoltResponse(status=200, body=encoded.decode(), headers={"content-type": "application/json"})
 
         def post_then_make_room() -> None:
             try:
@@ -118,7 +121,7 @@ class Answers:
             self.posting.submit(post_then_make_room)  # never wait on Slack before acking
         except RuntimeError:  # the pool is shutting down with the process
             self.post_room.release()
-            return next()
+            return BoltResponse(status=200, body=encoded.decode(), headers={"content-type": "application/json"})
         return BoltResponse(status=200, body="")
 
     def reply_to(self, respond: Respond, question: Question, context: BoltContext) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from storage.db import CACHE_KIB
 from storage.hourly import fill_statement as hourly_fill_statement
@@ -102,10 +102,12 @@ def _sqlite_bulk_mode(conn: Connection, load: Callable[[], None], customers: Cal
         conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: a second, not a full scan
         conn.exec_driver_sql("ANALYZE")
     finally:
-        if search is not None:
-            search.discard()
-        with suppress(DBAPIError):  # a broken connection is discarded by the pool anyway
-            conn.exec_driver_sql(f"PRAGMA cache_size={CACHE_KIB}")
+        try:
+            if search is not None:
+                search.discard()
+        finally:
+            with suppress(SQLAlchemyError):  # a broken connection is discarded by the pool anyway
+                conn.exec_driver_sql(f"PRAGMA cache_size={CACHE_KIB}")
 
 
 def recount(conn: Connection) -> None:

@@ -56,8 +56,9 @@ def _import_customers(
     with session_scope(engine, write=True) as session:
         conn = session.connection()
         if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already holds the write lock
-            # Writers wait until the import commits (readers do not): what it matched and found empty stays so.
-            conn.exec_driver_sql("LOCK TABLE customer IN SHARE ROW EXCLUSIVE MODE")
+            # Writers and row lockers (SELECT ... FOR UPDATE) wait until the import commits; plain readers do not.
+            # What it matched or found empty stays so, and taken first, before anything else, it cannot deadlock.
+            conn.exec_driver_sql("LOCK TABLE customer IN EXCLUSIVE MODE")
         if rows is None and not _store_is_empty(conn):  # customers arrived since the first look
             rows = validated(source, progress)
         result = _load_into_empty(conn, source, now, progress) if rows is None else _upsert(conn, rows, now=now)

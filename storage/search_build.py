@@ -70,8 +70,9 @@ class SearchIndexBuild:
 
     def discard(self) -> None:
         """Stop the build and free it (the load failed)."""
-        self._scratch.interrupt()
-        self._thread.join()
+        while self._thread.is_alive():  # an interrupt between two executemany rows is lost: repeat until it lands
+            self._scratch.interrupt()
+            self._thread.join(0.05)
         self._scratch.close()
 
 

@@ -185,9 +185,11 @@ def test_a_hit_acks_at_once_and_its_answer_follows_from_the_posting_pool(slack_d
     assert slack_double.wait_for_response("slow")["text"] == MESSAGE["text"]
 
 
-def test_hits_beyond_the_posting_backlog_wait_for_room_then_go_to_the_listeners(slack_double: SlackDouble) -> None:
+def test_hits_beyond_the_posting_backlog_wait_a_little_then_carry_the_answer_in_the_ack(
+    slack_double: SlackDouble
+) -> None:
     answers = Answers(inline=False, cache=AnswerCache(version=lambda: "v1", clock=Clock(), ttl_s=30),
-                      room_wait_s=0.2, post_threads=1, post_backlog=1)
+                      post_threads=1, post_backlog=1)
     answers.ask("/customers", lambda body: Question("/customers list", body["text"], ("list", body["text"]),
                                                       lambda: MESSAGE))
     assert answers.cache is not None
@@ -195,14 +197,15 @@ def test_hits_beyond_the_posting_backlog_wait_for_room_then_go_to_the_listeners(
     body = {"command": "/customers", "text": "seats:1", "user_id": "U1"}
     for name in ("first", "second"):  # one posting, one waiting: Slack is slow
         slack_double.delay_next(f"response/{name}", 0.6)
-        assert answers.answer_from_cache(body, _context(slack_double, name), _no_listener).status == 200
+        assert answers.answer_from_cache(body, _context(slack_double, name), _no_listener).body == ""
     started = time.monotonic()
-    response = answers.answer_from_cache(body, _context(slack_double, "third"),
-                                         lambda: BoltResponse(status=200, body="listener"))
-    assert response.body == "listener"  # no room came within 0.2 s
-    assert 0.2 <= time.monotonic() - started < 0.5
+    response = answers.answer_from_cache(body, _context(slack_double, "third"), _no_listener)
+    assert 0.2 <= time.monotonic() - started < 0.5  # no room came within POST_ROOM_WAIT_S
+    assert (response.status, response.headers["content-type"]) == (200, ["application/json"])
+    assert json.loads(response.body) == {**MESSAGE, "response_type": "ephemeral", "replace_original": False}
     assert [slack_double.wait_for_response(n)["text"] for n in ("first", "second")] == [MESSAGE["text"]] * 2
-    assert answers.answer_from_cache(body, _context(slack_double, "fourth"), _no_listener).status == 200  # room again
+    assert slack_double.responses("third") == []
+    assert answers.answer_from_cache(body, _context(slack_double, "fourth"), _no_listener).body == ""  # room again
     assert slack_double.wait_for_response("fourth")["text"] == MESSAGE["text"]
 
 
