@@ -180,8 +180,13 @@ def count_by_status(*, session: Session) -> dict[str, int]:
 
 def seat_totals(*, session: Session) -> dict[str, int]:
     """Seats per status, from the trigger-kept counts."""
-    rows = session.connection().execute(text("SELECT status, seats FROM status_count"))
-    return {status: int(n) for status, n in rows}
+    return {status: seats for status, (_customers, seats) in status_totals(session=session).items()}
+
+
+def status_totals(*, session: Session) -> dict[str, tuple[int, int]]:
+    """(customers, seats) per status in one statement, from the trigger-kept counts."""
+    rows = session.connection().execute(text("SELECT status, customers, seats FROM status_count"))
+    return {status: (int(customers), int(seats)) for status, customers, seats in rows}
 
 
 @dataclass(frozen=True)

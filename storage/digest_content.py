@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.customers import count_by_status, window_conditions
-from storage.customers import seat_totals as status_seat_totals
+from storage.customers import status_totals, window_conditions
 from storage.models import Customer, SeatChange, Status
 from storage.query import Window
 from storage.signals import customers_in, new_signups
@@ -108,11 +107,11 @@ def digest_content(*, session: Session, until: datetime, hours: int = 24, limit:
     zero_total, zero = _created_in(session, window, 0, limit)
     one_total, one = _created_in(session, cohort, 1, limit)
     grown_total, grown = _grown(session, window, limit)
+    active_customers, active_seats = status_totals(session=session).get(Status.active.value, (0, 0))
     return DigestContent(
         since=since, until=until, new_total=new_total, new=[_org(c) for c in new], new_week=new_week,
         churned_total=churned_total, churned=[_org(c) for c in gone], churned_week=churned_week,
         zero_seat_total=zero_total, zero_seat=[_org(c) for c in zero], grown_total=grown_total, grown=grown,
         one_seat_total=one_total, one_seat=[_org(c) for c in one],
-        active_customers=count_by_status(session=session).get(Status.active.value, 0),
-        active_seats=status_seat_totals(session=session).get(Status.active.value, 0),
+        active_customers=active_customers, active_seats=active_seats,
     )
