@@ -107,9 +107,12 @@ class Answers:
         if self.posting is None:
             post()
             return BoltResponse(status=200, body="")
-        if not self.post_room.acquire(timeout=POST_ROOM_WAIT_S):
-            # Flooded: answer in the ack itself (Slack shows a slash command's ack body as the reply), nothing to post.
+        def in_the_ack() -> BoltResponse:
+            """Flooded (or shutting down): Slack shows a slash command's ack body as the reply, nothing to post."""
             return BoltResponse(status=200, body=encoded.decode(), headers={"content-type": "application/json"})
+
+        if not self.post_room.acquire(timeout=POST_ROOM_WAIT_S):
+            return in_the_ack()
 
         def post_then_make_room() -> None:
             try:
@@ -121,7 +124,7 @@ class Answers:
             self.posting.submit(post_then_make_room)  # never wait on Slack before acking
         except RuntimeError:  # the pool is shutting down with the process
             self.post_room.release()
-            return BoltResponse(status=200, body=encoded.decode(), headers={"content-type": "application/json"})
+            return in_the_ack()
         return BoltResponse(status=200, body="")
 
     def reply_to(self, respond: Respond, question: Question, context: BoltContext) -> None:

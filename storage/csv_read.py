@@ -163,6 +163,11 @@ def _records(reader: Any, progress: Callable[[int], None] | None) -> Iterator[tu
         raise ImportRejected([Problem(reader.line_num, "", f"not readable as CSV: {exc}")]) from None
 
 
+def wrong_width(line: int, row: list[str], names: list[str]) -> Problem:
+    """The problem with a row that has more or fewer cells than the header."""
+    return Problem(line, "", f"has {len(row)} cells; the header has {len(names)}")
+
+
 def read_rows(
     source: TextIO, *, aliases: dict[str, str], required: set[str], optional: set[str],
     progress: Callable[[int], None] | None = None,
@@ -171,6 +176,6 @@ def read_rows(
     names, records = read_records(source, aliases=aliases, required=required, optional=optional, progress=progress)
     for number, row in records:
         if len(row) != len(names):
-            yield Cells(number, {}, [Problem(number, "", f"has {len(row)} cells; the header has {len(names)}")])
+            yield Cells(number, {}, [wrong_width(number, row, names)])
             continue
         yield Cells(number, dict(zip(names, row, strict=True)))

@@ -15,7 +15,7 @@ from itertools import islice, repeat
 from typing import Any, TextIO
 
 from storage.bulk import db_ts
-from storage.csv_read import Cells, ImportRejected, Problem, read_records
+from storage.csv_read import Cells, ImportRejected, Problem, read_records, wrong_width
 from storage.models import Status
 from storage.query import STATUS_ALIASES
 
@@ -141,7 +141,7 @@ def _careful_batch(names: list[str], batch: list[Record], seen: _Seen) -> tuple[
     problems: list[Problem] = []
     for line, raw in batch:
         if len(raw) != len(names):
-            problems.append(Problem(line, "", f"has {len(raw)} cells; the header has {len(names)}"))
+            problems.append(wrong_width(line, raw, names))
             continue
         cells = Cells(line, dict(zip(names, raw, strict=True)))
         row = fast_customer_row(line, cells.values) or careful_customer_row(cells)
