@@ -18,7 +18,7 @@ from bot.deps import Deps
 from bot.responder import KeptAlivePoster, kept_alive_respond
 from handlers.answer_cache import AnswerCache
 from handlers.background import Answers
-from handlers.common import log_failure, redact, tell_failure
+from handlers.common import log_failure, tell_failure
 from storage.version import StoreVersion
 
 log = logging.getLogger("customers_bot")
@@ -79,6 +79,6 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
 def _what(body: dict[str, Any]) -> str:
     """A short, email-free description of a request for the log: the command, action or event type."""
     if body.get("command"):
-        return redact(f"{body['command']} {str(body.get('text') or '').partition(' ')[0][:20]}".strip())
+        return f"{body['command']} {str(body.get('text') or '').partition(' ')[0][:20]}".strip()
     actions = body.get("actions") or [{}]
     return str(actions[0].get("action_id") or (body.get("event") or {}).get("type") or body.get("type") or "?")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import NoReturn
 
@@ -10,6 +9,7 @@ import typer
 from rich.console import Console
 
 from bot.deps import Deps
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import make_engine, upgrade
 
@@ -42,7 +42,7 @@ def settings_or_exit() -> Settings:
 def deps_or_exit(*, migrate: bool = True) -> Deps:
     """Settings plus a migrated engine; commands that touch the database start here."""
     settings = settings_or_exit()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)
     if migrate:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,13 +12,15 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import webhooks  # H-sync's routes; a missing module must stop start-up, not drop the endpoints
 from bot.app import create_app, make_client
 from bot.deps import Deps
+from bot.logs import configure_logging
 from bot.settings import load_settings
+from bot.slack_signature import MAX_SLACK_BODY, verify_slack
 from storage.db import check, make_engine, upgrade
 
 log = logging.getLogger("customers_bot.server")
@@ -31,10 +34,23 @@ def create_server(deps: Deps, *, scheduler: bool = False) -> Starlette:
     """
     bolt = create_app(deps)
 
+    signing_secret = deps.settings.slack_signing_secret.get_secret_value()
+
     async def slack_events(request: Request) -> Response:
-        body = await request.body()
+        """Cap the body, verify Slack's signature on the raw bytes, and only then let Bolt parse and dispatch it."""
+        body = await webhooks.read_body(request, MAX_SLACK_BODY)
+        if body is None:
+            return PlainTextResponse("body too large", status_code=413)
+        if not verify_slack(secret=signing_secret, headers=request.headers, body=body, now=time.time()):
+            log.info("slack request refused: missing, malformed, wrong or stale signature")
+            return PlainTextResponse("invalid signature", status_code=401)
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except ValueError:  # UnicodeDecodeError and json.JSONDecodeError are ValueErrors
+            log.info("slack request refused: signed, but the body is not UTF-8 form or JSON")
+            return PlainTextResponse("malformed body", status_code=400)
         # Bolt's App is synchronous: run it in the thread pool so a slow request never blocks the others.
-        bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        bolt_response = await run_in_threadpool(bolt.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
     async def healthz(_request: Request) -> Response:
@@ -70,7 +86,7 @@ def asgi_app() -> Starlette:
     claimed in the database, so posts stay exactly-once, and no worker is special.
     """
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     deps = Deps(settings=settings, engine=engine)

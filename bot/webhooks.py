@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import uuid
 from datetime import timedelta
 
@@ -75,7 +76,7 @@ async def _platform(deps: Deps, request: Request) -> JSONResponse:
     secret = deps.settings.platform_webhook_secret.get_secret_value()
     if not secret:
         return _error(503, "platform events are not configured on this server (PLATFORM_WEBHOOK_SECRET)", "platform")
-    body = await _read_body(request)
+    body = await read_body(request)
     if body is None:
         return _error(413, "body is larger than 1 MB", "platform")
     if not verify_platform(header=request.headers.get(SIGNATURE_HEADER), body=body, secret=secret,
@@ -92,17 +93,30 @@ async def _platform(deps: Deps, request: Request) -> JSONResponse:
     return await _apply(deps, event)
 
 
+def stripe_stamp_is_current(header: str | None, *, now: float) -> bool:
+    """True when the Stripe-Signature's one `t=` is an integer within 5 minutes of now, either way.
+
+    The stripe library rejects old timestamps only; a future one would let a captured signature be replayed later.
+    """
+    stamps = [part.strip()[2:] for part in (header or "").split(",") if part.strip().startswith("t=")]
+    if len(stamps) != 1 or not stamps[0].isascii() or not stamps[0].isdigit() or len(stamps[0]) > 12:
+        return False
+    return abs(now - int(stamps[0])) <= TOLERANCE_SECONDS
+
+
 async def _stripe(deps: Deps, request: Request) -> JSONResponse:
     """Verify with the stripe library, map and apply a Stripe event."""
     secret = deps.settings.stripe_webhook_secret.get_secret_value()
     if not secret:
         return _error(503, "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET)", "stripe")
-    body = await _read_body(request)
+    body = await read_body(request)
     if body is None:
         return _error(413, "body is larger than 1 MB", "stripe")
+    header = request.headers.get("stripe-signature")
+    if not stripe_stamp_is_current(header, now=time.time()):  # the stripe library checks the age on this clock
+        return _error(401, "missing, malformed, wrong or stale Stripe-Signature header", "stripe")
     try:
-        verified = stripe.Webhook.construct_event(body, request.headers.get("stripe-signature"), secret,
-                                                  tolerance=TOLERANCE_SECONDS)
+        verified = stripe.Webhook.construct_event(body, header, secret, tolerance=TOLERANCE_SECONDS)
         payload = verified.to_dict()
     except stripe.SignatureVerificationError:
         return _error(401, "missing, malformed, wrong or stale Stripe-Signature header", "stripe")
@@ -115,15 +129,15 @@ async def _stripe(deps: Deps, request: Request) -> JSONResponse:
     return await _apply(deps, event)
 
 
-async def _read_body(request: Request) -> bytes | None:
-    """The raw body, or None once it is known to exceed MAX_BODY (declared length or streamed bytes)."""
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes | None:
+    """The raw body, or None once it is known to exceed `limit` (declared length or streamed bytes)."""
     declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         return None
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             return None
         chunks.append(chunk)
     return b"".join(chunks)

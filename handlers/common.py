@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,8 +16,6 @@ from storage.paging import CursorError
 from storage.query import QueryError
 
 log = logging.getLogger("customers_bot")
-# Customer emails and Slack tokens never reach the log, not even inside a database error's parameters.
-_PRIVATE = re.compile(r"[\w.!#$%&*+/=?^~-]+@[\w-]+(?:\.[\w-]+)+|xox[a-z]-[\w-]+|xapp-[\w-]+", re.ASCII)
 
 
 class UserError(Exception):
@@ -31,11 +27,6 @@ def ephemeral(respond: Respond, msg: Message, *, replace: bool = False) -> None:
     respond(text=msg["text"], blocks=msg["blocks"], response_type="ephemeral", replace_original=replace)
 
 
-def redact(text: str) -> str:
-    """The text with email addresses and Slack tokens masked, for logs."""
-    return _PRIVATE.sub("<redacted>", text)
-
-
 def log_request(user_id: str, what: str, text: str = "") -> None:
     """One line per command or click: who and what, without the text when it holds an address."""
     shown = "<text with an address>" if "@" in text else text[:200]
@@ -45,8 +36,8 @@ def log_request(user_id: str, what: str, text: str = "") -> None:
 def log_failure(error: BaseException, *, what: str) -> str:
     """Log an unexpected failure with a short id (redacted traceback) and return the id to show the user."""
     error_id = uuid.uuid4().hex[:8]
-    trace = "".join(traceback.format_exception(error))
-    log.error("error_id=%s while handling %s: %s\n%s", error_id, what, type(error).__name__, redact(trace))
+    # The process's log formatter (bot.logs) masks emails and tokens in the message and the traceback.
+    log.error("error_id=%s while handling %s: %s", error_id, what, type(error).__name__, exc_info=error)
     return error_id
 
 

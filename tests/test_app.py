@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 
 from bot.app import create_app, make_client
 from bot.deps import Deps
+from bot.logs import redact
 from bot.settings import Settings
-from handlers.common import redact
 from tests.slack_double import SlackDouble
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"

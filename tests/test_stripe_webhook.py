@@ -281,6 +281,16 @@ def test_a_stale_stripe_signature_is_401(client: AppClient) -> None:
     assert deliver(client, payload.encode(), header=old).status_code == 401
 
 
+@pytest.mark.parametrize("ahead", [301, 365 * 86400])
+def test_a_stripe_signature_from_the_future_is_401_and_writes_nothing(client: AppClient, engine: Engine,
+                                                                      ahead: int) -> None:
+    payload = json.dumps(envelope("payout.paid", payout("paid")))
+    future = stripe.WebhookSignature.generate_signature_header(payload, WHSEC, timestamp=int(time.time()) + ahead)
+    assert deliver(client, payload.encode(), header=future).status_code == 401
+    with session_scope(engine) as session:
+        assert count_events(session=session) == 0
+
+
 def test_a_signed_body_that_is_not_json_is_400(client: AppClient) -> None:
     response = deliver(client, b"not json at all")
     assert response.status_code == 400
