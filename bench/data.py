@@ -19,7 +19,7 @@ def peak_mb():
     # VmHWM is this process's own high-water mark; ru_maxrss would also carry the parent's from before exec.
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 from storage.db import make_engine
-from storage.csv_io import export_customers
+from storage.bulk.csv_io import export_customers
 from storage.query import parse_query
 from datetime import UTC, datetime
 engine = make_engine(sys.argv[1])

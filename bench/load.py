@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.local_slack import sign_slack_request, slash_command_body
+from bot.local.slack_double import sign_slack_request, slash_command_body
 
 SECRET = "bench-signing-secret"
 USER = "UBENCH"

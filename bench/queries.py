@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bench import bare_sql
-from bot.blocks.nav import PageState
 from bot.deps import Deps
 from bot.settings import Settings
+from handlers.blocks.nav import PageState
 from handlers.customers import build_query, render_page
 from storage.customers import list_customers
 from storage.db import read_scope, run_read

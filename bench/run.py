@@ -23,8 +23,8 @@ from bench.data import bench_export, bench_import
 from bench.load import bench_http
 from bench.queries import bench_queries, fixed_now
 from bench.report import COLUMNS, Row, engine_rows, rows, title
+from storage.bulk.demo import fill_demo_data, has_customers
 from storage.db import make_engine, upgrade
-from storage.demo import fill_demo_data, has_customers
 
 OUT = Path(__file__).parent / "out"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

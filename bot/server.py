@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot import webhooks  # H-sync's routes; a missing module must stop start-up, not drop the endpoints
 from bot.app import create_app, make_client
 from bot.deps import Deps
 from bot.logs import configure_logging
 from bot.settings import load_settings
 from bot.slack_signature import MAX_SLACK_BODY, verify_slack
+from handlers import webhooks
 from storage.db import check, make_engine, upgrade
 
 log = logging.getLogger("customers_bot.server")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.blocks.common import Message
+from handlers.blocks.common import Message
 
 MAX_ANSWERS = 256  # a page of blocks is a few KB: a few MB at most
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from slack_bolt import BoltContext, BoltResponse, Respond
 
-from bot.blocks.common import Message, error_message
 from bot.responder import KeptAliveRespond
 from handlers.answer_cache import AnswerCache
+from handlers.blocks.common import Message, error_message
 from handlers.common import answering, ephemeral, log_failure, log_request, user_of
 from storage.db import run_read
 

@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot.blocks.common import Message, apology, error_message
+from handlers.blocks.common import Message, apology, error_message
 from storage.paging import CursorError
 from storage.query import QueryError
 

@@ -10,13 +10,13 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.common import Message, error_message, notice, refusal
-from bot.blocks.customers import customer_card, customer_matches, customers_page
-from bot.blocks.exports import export_on_its_way, not_in_channel
-from bot.blocks.help import customers_usage
-from bot.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, PAGE_NEXT, PAGE_PREV, SHARE, PageState, decode_state
 from bot.deps import Deps
 from handlers.background import Answers, Question
+from handlers.blocks.common import Message, error_message, notice, refusal
+from handlers.blocks.customers import customer_card, customer_matches, customers_page
+from handlers.blocks.exports import export_on_its_way, not_in_channel
+from handlers.blocks.help import customers_usage
+from handlers.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, PAGE_NEXT, PAGE_PREV, SHARE, PageState, decode_state
 from handlers.common import (
     UserError,
     answering,

@@ -13,11 +13,11 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.common import Message, apology
-from bot.blocks.exports import export_done_comment, export_parent, not_in_channel
 from bot.deps import Deps
+from handlers.blocks.common import Message, apology
+from handlers.blocks.exports import export_done_comment, export_parent, not_in_channel
 from handlers.common import log_failure
-from storage.csv_io import export_customers
+from storage.bulk.csv_io import export_customers
 from storage.customers import count_customers
 from storage.db import read_scope, session_scope
 from storage.query import parse_query

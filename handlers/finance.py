@@ -7,12 +7,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from bot.blocks.common import Message, error_message, refusal
-from bot.blocks.finance import balance_message, payments_page, payouts_page
-from bot.blocks.help import finance_usage
-from bot.blocks.nav import PAGE_NEXT, PAGE_PREV, PageState, decode_state
 from bot.deps import Deps
 from handlers.background import Answers, Question
+from handlers.blocks.common import Message, error_message, refusal
+from handlers.blocks.finance import balance_message, payments_page, payouts_page
+from handlers.blocks.help import finance_usage
+from handlers.blocks.nav import PAGE_NEXT, PAGE_PREV, PageState, decode_state
 from handlers.common import answering, ephemeral, log_request, split_subcommand, user_of
 from storage.db import read_scope
 from storage.finance import balance, list_payments, list_payouts

@@ -8,10 +8,10 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.blocks.common import Message, refusal
-from bot.blocks.home import home_view
-from bot.blocks.nav import HOME_CHURNED, HOME_EXPORT, HOME_NEW, HOME_ONE_SEAT, PageState
 from bot.deps import Deps
+from handlers.blocks.common import Message, refusal
+from handlers.blocks.home import home_view
+from handlers.blocks.nav import HOME_CHURNED, HOME_EXPORT, HOME_NEW, HOME_ONE_SEAT, PageState
 from handlers.common import log_request, user_of
 from handlers.customers import render_page
 from handlers.exports import Exports

@@ -18,10 +18,10 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
-from bot.blocks.limits import validate_message, validate_view
 from bot.deps import Deps
 from bot.server import create_server
 from bot.settings import Settings
+from handlers.blocks.limits import validate_message, validate_view
 from storage.db import session_scope
 from storage.writes import recent_audit
 from tests.conftest import NOW

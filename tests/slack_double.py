@@ -1,4 +1,4 @@
-"""The Slack Web API double used by the tests: bot.local_slack plus the pytest fixture."""
+"""The Slack Web API double used by the tests: bot.local.slack_double plus the pytest fixture."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.local_slack import (
+from bot.local.slack_double import (
     APP_ID,
     BOT_ID,
     BOT_USER_ID,

@@ -11,7 +11,7 @@ from slack_bolt import BoltContext, BoltResponse
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
-from bot.local_slack import SlackDouble
+from bot.local.slack_double import SlackDouble
 from bot.responder import KeptAlivePoster, KeptAliveRespond
 from handlers.answer_cache import AnswerCache
 from handlers.background import Answers, Question

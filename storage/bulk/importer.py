@@ -1,0 +1,175 @@
+"""Importing customers from CSV, all or nothing: into an empty store as a bulk load, otherwise as a matched upsert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TextIO
+
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlmodel import col
+
+from storage.bulk.csv_read import ImportRejected, Problem
+from storage.bulk.customer_rows import CustomerRow, insert_batches, stated_cancel, validated
+from storage.bulk.forked import iterate_forked
+from storage.bulk.load import bulk_insert, bulk_mode, collector_paused, db_ts
+from storage.db import session_scope
+from storage.models import Customer, SeatChange
+from storage.writes import record_audit
+
+BATCH = 20_000
+BULK_MIN_ROWS = 50_000
+INSERT_COLUMNS = ("external_id", "organization", "email", "email_key", "seats", "status", "created_at",
+                  "canceled_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did."""
+
+    kind: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+def import_customers(
+    *, engine: Engine, source: TextIO, name: str, actor: str, now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Upsert customers by external id, else by email; reject the whole file on any problem.
+
+    Into an empty store every row is new: a child process validates the file while this one loads the rows it has
+    passed. Otherwise the whole file is validated first (before taking the write lock), then matched and written.
+    """
+    with collector_paused():
+        return _import_customers(engine=engine, source=source, name=name, actor=actor, now=now, progress=progress)
+
+
+def _import_customers(
+    *, engine: Engine, source: TextIO, name: str, actor: str, now: datetime, progress: Callable[[int], None] | None
+) -> ImportResult:
+    """import_customers, with the collector paused."""
+    rows = None if _store_is_empty(engine) else validated(source, progress)
+    with session_scope(engine, write=True) as session:
+        conn = session.connection()
+        if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already holds the write lock
+            # Writers and row lockers (SELECT ... FOR UPDATE) wait until the import commits; plain readers do not.
+            # What it matched or found empty stays so, and taken first, before anything else, it cannot deadlock.
+            conn.exec_driver_sql("LOCK TABLE customer IN EXCLUSIVE MODE")
+        if rows is None and not _store_is_empty(conn):  # customers arrived since the first look
+            rows = validated(source, progress)
+        result = _load_into_empty(conn, source, now, progress) if rows is None else _upsert(conn, rows, now=now)
+        record_audit(session=session, actor=actor, action="import",
+                     details={"kind": "customers", "file": name, "rows": result.rows, "inserted": result.inserted,
+                              "updated": result.updated, "unchanged": result.unchanged})
+    return result
+
+
+def _store_is_empty(bind: Engine | Connection) -> bool:
+    """True when there is no customer yet."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return _store_is_empty(conn)
+    return bind.execute(select(col(Customer.id)).limit(1)).first() is None
+
+
+def _load_into_empty(
+    conn: Connection, source: TextIO, now: datetime, progress: Callable[[int], None] | None
+) -> ImportResult:
+    """Insert every row in bulk as a child process validates them; on any problem raise (the caller rolls back)."""
+    sqlite = conn.dialect.name == "sqlite"
+
+    def insert_rows(progress: Callable[[int], None] | None) -> Iterator[tuple[list[tuple[Any, ...]], list[Problem]]]:
+        return insert_batches(source, progress, now=now, sqlite=sqlite)
+
+    inserted = 0
+
+    def load() -> None:
+        nonlocal inserted
+        problems: list[Problem] = []
+        for rows, batch_problems in iterate_forked(insert_rows, progress):
+            problems += batch_problems
+            if not problems:  # after the first problem only the rest of the problems matter
+                bulk_insert(conn, "customer", INSERT_COLUMNS, rows)
+                inserted += len(rows)
+        if problems:
+            raise ImportRejected(problems)
+
+    bulk_mode(conn, load)
+    return ImportResult(kind="customers", rows=inserted, inserted=inserted, updated=0, unchanged=0)
+
+
+_EXISTING = (col(Customer.id), col(Customer.external_id), col(Customer.organization), col(Customer.email),
+             col(Customer.seats), col(Customer.status), col(Customer.created_at), col(Customer.canceled_at))
+
+
+def _upsert(conn: Connection, rows: list[CustomerRow], *, now: datetime) -> ImportResult:
+    """Match rows to existing customers, then insert, update and write seat history in batches."""
+    by_id: dict[str, tuple[Any, ...]] = {}
+    by_email: dict[str, tuple[Any, ...]] = {}
+    for existing in conn.execute(select(*_EXISTING)):
+        if existing.external_id:
+            by_id[existing.external_id] = tuple(existing)
+        by_email[existing.email.lower()] = tuple(existing)
+    inserts: list[tuple[Any, ...]] = []  # in INSERT_COLUMNS order: a million dicts cost seconds
+    updates: list[dict[str, Any]] = []
+    seat_changes: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for row in rows:
+        current = by_id.get(row.external_id or "") or by_email.get(row.email.lower())
+        canceled_at = stated_cancel(row, current, now)
+        if current is None:
+            inserts.append((row.external_id, row.organization, row.email, row.email.lower(), row.seats, row.status,
+                            row.created_at or now, canceled_at))
+            continue
+        cid, ext, org, email, seats, status, created_at, old_canceled = current
+        owner = by_email.get(row.email.lower())
+        if owner is not None and owner[0] != cid:
+            problems.append(Problem(row.line, "email", "belongs to another customer (a different id)"))
+            continue
+        if row.external_id and ext and ext != row.external_id:
+            problems.append(Problem(row.line, "id", f"the customer with this email has id {ext!r}"))
+            continue
+        new = (row.external_id or ext, row.organization, row.email, row.seats, row.status,
+               row.created_at or created_at, canceled_at)
+        if new == (ext, org, email, seats, status, created_at, old_canceled):
+            continue
+        updates.append({"b_id": cid, "external_id": new[0], "organization": row.organization, "email": row.email,
+                        "email_key": row.email.lower(), "seats": row.seats, "status": row.status,
+                        "created_at": new[5], "canceled_at": canceled_at, "updated_at": now})
+        if row.seats != seats:
+            seat_changes.append({"customer_id": cid, "old_seats": seats, "new_seats": row.seats, "at": now})
+    if problems:
+        raise ImportRejected(problems)
+    def write() -> None:
+        table = Customer.__table__  # type: ignore[attr-defined]
+        if bulk:
+            sqlite = conn.dialect.name == "sqlite"
+            stamp = db_ts(now, sqlite)
+            bulk_insert(conn, "customer", INSERT_COLUMNS, (
+                (*head, db_ts(created, sqlite), canceled and db_ts(canceled, sqlite), stamp)
+                for *head, created, canceled in inserts))
+        else:
+            for start in range(0, len(inserts), BATCH):
+                conn.execute(insert(table), [dict(zip(INSERT_COLUMNS, (*r, now), strict=True))
+                                             for r in inserts[start:start + BATCH]])
+        if updates:
+            stmt = update(table).where(table.c.id == bindparam("b_id"))
+            for start in range(0, len(updates), BATCH):
+                conn.execute(stmt, updates[start:start + BATCH])
+        if seat_changes:
+            conn.execute(insert(SeatChange.__table__), seat_changes)  # type: ignore[attr-defined]
+
+    # A backfill at least as large as the store: load with indexes and triggers off, rebuild them once.
+    bulk = len(inserts) >= max(BULK_MIN_ROWS, len(by_email))
+    if bulk:
+        bulk_mode(conn, write)
+    else:
+        write()
+    return ImportResult(kind="customers", rows=len(rows), inserted=len(inserts), updated=len(updates),
+                        unchanged=len(rows) - len(inserts) - len(updates))
+
+

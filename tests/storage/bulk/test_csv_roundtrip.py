@@ -1,0 +1,331 @@
+"""CSV: lossless round trips with hostile cells, both header styles, upserts, whole-file rejection (both engines)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tracemalloc
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, col
+
+from storage.bulk.csv_io import EXPORT_HEADER, export_customers, neutralise, restore
+from storage.bulk.csv_read import Cells, ImportRejected
+from storage.bulk.customer_rows import (
+    _Seen,
+    careful_customer_row,
+    columnar_insert_rows,
+    fast_customer_row,
+    insert_row,
+    validated_batches,
+)
+from storage.bulk.demo import fill_demo_data
+from storage.bulk.import_finance import import_payments, import_payouts
+from storage.bulk.importer import import_customers
+from storage.db import CACHE_KIB
+from storage.models import AuditEvent, Customer, Payment, Payout, SeatChange
+from storage.query import parse_query
+from tests.conftest import NOW
+from tests.factories import add_customer
+
+HOSTILE = ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "\tTabbed", "\rReturn", "'=already quoted",
+           'Quotes "inside", commas', "Line\nbreak", "Ünïcødé 🚀", "'plain apostrophe"]
+
+
+def export_text(engine: Engine, text: str = "") -> str:
+    """Export customers matching `text` into a string."""
+    out = io.StringIO(newline="")
+    export_customers(engine=engine, query=parse_query(text, now=NOW), out=out)
+    return out.getvalue()
+
+
+def load(engine: Engine, csv_text: str) -> tuple[int, int, int]:
+    """Import customers from text; (inserted, updated, unchanged)."""
+    result = import_customers(engine=engine, source=io.StringIO(csv_text, newline=""), name="t.csv", actor="test",
+                              now=NOW)
+    return result.inserted, result.updated, result.unchanged
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_neutralise_and_restore_are_inverse(value: str) -> None:
+    assert restore(neutralise(value)) == value
+    assert not neutralise(value).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_the_database_neutralises_exactly_as_neutralise_does(engine: Engine, session: Session) -> None:
+    # The export neutralises in SQL (the csv module then writes database rows as they are): pin it to the rule.
+    tricky = [*HOSTILE, "''=twice quoted", "'", "''", "'''+", "a=b", "=", "-", " =leading space", "'a'=b"]
+    for i, name in enumerate(tricky):
+        add_customer(session, name, email=f"user{i}@tricky.example", created_at=NOW - timedelta(minutes=i))
+    exported = {row["email"]: row["organization"] for row in csv.DictReader(io.StringIO(export_text(engine)))}
+    assert exported == {f"user{i}@tricky.example": neutralise(name) for i, name in enumerate(tricky)}
+
+
+def test_export_then_import_into_an_empty_store_is_lossless(engine: Engine, session: Session, tmp_path: object) -> None:
+    for i, name in enumerate(HOSTILE):
+        add_customer(session, name, email=f"user{i}@hostile.example", seats=i,
+                     status="canceled" if i % 3 == 0 else "active", created_at=NOW - timedelta(days=i + 1),
+                     canceled_at=NOW - timedelta(hours=i) if i % 3 == 0 else None)
+    first = export_text(engine)
+    assert first.splitlines()[0] == ",".join(EXPORT_HEADER)
+    assert "\n=cmd" not in first
+    with Session(engine) as s:
+        for c in s.exec(select(Customer)).scalars():  # type: ignore[call-overload]
+            s.delete(c)
+        s.commit()
+    assert load(engine, first) == (len(HOSTILE), 0, 0)
+    assert export_text(engine) == first
+
+
+def test_reimporting_the_same_file_changes_nothing(engine: Engine, session: Session) -> None:
+    add_customer(session, "Acme", email="a@acme.example", seats=3)
+    text = export_text(engine)
+    assert load(engine, text) == (0, 0, 1)
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(SeatChange)) == 0
+
+
+def test_admin_panel_headers_with_bom_and_odd_case_upsert_by_id_then_email(engine: Engine) -> None:
+    panel = ("\ufeffORGANIZATION, Email ,Seats,Status,Created At,id\r\n"
+             "Acme,Boss@Acme.example,3,active,2026-01-02,cus_1\r\n"
+             "Beta,b@beta.example,1,trialing,2026-11-20T10:00:00Z,\r\n")
+    assert load(engine, panel) == (2, 0, 0)
+    changed = ("Organization,Email,Seats,Status,Created At,id\r\n"
+               "Acme Renamed,new@acme.example,5,past_due,2026-01-02,cus_1\r\n"
+               "Beta,B@BETA.EXAMPLE,1,canceled,2026-11-20T10:00:00Z,\r\n")
+    assert load(engine, changed) == (0, 2, 0)
+    with Session(engine) as s:
+        acme = s.scalars(select(Customer).where(col(Customer.external_id) == "cus_1")).one()
+        assert (acme.organization, acme.email, acme.seats, acme.status) == ("Acme Renamed", "new@acme.example", 5,
+                                                                             "past_due")
+        beta = s.scalars(select(Customer).where(col(Customer.email_key) == "b@beta.example")).one()
+        assert beta.canceled_at == NOW
+        assert s.scalar(select(func.count()).select_from(SeatChange)) == 1
+
+
+def test_a_file_with_bad_rows_is_rejected_whole_with_every_problem_listed(engine: Engine) -> None:
+    bad = ("organization,email,seats,status,created_at,canceled_at\r\n"
+           "Good,good@x.example,1,active,2026-01-01T00:00:00Z,\r\n"
+           ",nobody,abc,gone,yesterday,\r\n"
+           "Dup,good@x.example,2,active,,\r\n"
+           "Active,active@x.example,2,active,,2026-01-01\r\n")
+    with pytest.raises(ImportRejected) as info:
+        load(engine, bad)
+    problems = [str(p) for p in info.value.problems]
+    assert "line 3, column organization: is empty; a value is required" in problems
+    assert any(p.startswith("line 3, column email:") for p in problems)
+    assert any(p.startswith("line 3, column seats:") for p in problems)
+    assert any(p.startswith("line 3, column status:") for p in problems)
+    assert any(p.startswith("line 3, column created_at:") for p in problems)
+    assert any(p.startswith("line 4, column email: already appears on line 2") for p in problems)
+    assert any(p.startswith("line 5, column canceled_at:") for p in problems)
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Customer)) == 0
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_a_problem_found_after_rows_were_loaded_rolls_the_whole_load_back(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.bulk.customer_rows
+
+    monkeypatch.setattr(storage.bulk.customer_rows, "BATCH", 5)  # batches reach the store before the bad line is read
+    header = "organization,email,seats,status\r\n"
+    good = "".join(f"Early Harbor {i},e{i}@early.example,1,active\r\n" for i in range(23))
+    with pytest.raises(ImportRejected) as info:
+        load(engine, header + good + "Late,late@early.example,many,active\r\n")
+    assert [str(p) for p in info.value.problems] == ["line 25, column seats: 'many' is not a whole number >= 0"]
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Customer)) == 0
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == 0
+    if engine.dialect.name == "sqlite":  # the load's large page cache is not left on the pooled connection
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == CACHE_KIB
+    assert load(engine, header + good) == (23, 0, 0)  # indexes and triggers are all back
+    assert export_text(engine, "harbor").count("\r\n") == 24
+    with Session(engine) as session:
+        add_customer(session, "Late Harbor", email="late@early.example")
+    assert export_text(engine, "harbor").count("\r\n") == 25
+
+
+def test_progress_reaches_the_caller_while_another_process_validates(sqlite_engine: Engine) -> None:
+    seen: list[int] = []
+    rows = "".join(f"Org {i},o{i}@many.example,{i % 7},active\r\n" for i in range(20_001))
+    result = import_customers(engine=sqlite_engine, source=io.StringIO("organization,email,seats,status\r\n" + rows),
+                              name="t.csv", actor="test", now=NOW, progress=seen.append)
+    assert (result.inserted, seen) == (20_001, [10_000, 20_000])
+
+
+def test_other_writers_wait_while_an_import_writes(engine: Engine) -> None:
+    blocked: list[bool] = []
+
+    def try_a_write(_rows: int) -> None:  # called mid-import, inside its transaction
+        other = create_engine(engine.url, poolclass=NullPool, connect_args=(
+            {"timeout": 0.1} if engine.dialect.name == "sqlite" else {"options": "-c lock_timeout=100"}))
+        try:
+            with other.begin() as conn:
+                conn.execute(text("INSERT INTO customer (organization, email, email_key, seats, status, created_at, "
+                                  "updated_at) VALUES ('Sneaky', 's@x.example', 's@x.example', 1, 'active', "
+                                  "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            blocked.append(False)
+        except OperationalError:
+            blocked.append(True)
+        finally:
+            other.dispose()
+
+    rows = "".join(f"Org {i},o{i}@wait.example,1,active\r\n" for i in range(10_001))
+    result = import_customers(engine=engine, source=io.StringIO("organization,email,seats,status\r\n" + rows),
+                              name="t.csv", actor="test", now=NOW, progress=try_a_write)
+    assert (result.inserted, blocked) == (10_001, [True])
+
+
+def test_unknown_and_missing_columns_are_named(engine: Engine) -> None:
+    with pytest.raises(ImportRejected) as info:
+        load(engine, "organisation,email,seats\r\nA,a@a.example,1\r\n")
+    problems = [str(p) for p in info.value.problems]
+    assert any("column organisation: unknown column" in p for p in problems)
+    assert "line 1, column status: is missing from the header" in problems
+
+
+def test_payments_and_payouts_import_in_minor_units_per_currency(engine: Engine, session: Session) -> None:
+    add_customer(session, "Payer", email="pay@payer.example", external_id="cus_9")
+    payments = ("id,customer,amount,currency,fee,created_at,refunded_amount,refunded_at\r\n"
+                "py_1,cus_9,49.00,usd,4.90,2026-11-01T00:00:00Z,,\r\n"
+                "py_2,PAY@payer.example,5000,JPY,500,2026-11-02T00:00:00Z,5000,2026-11-03T00:00:00Z\r\n"
+                "py_3,cus_9,1.234,KWD,0,2026-11-02T00:00:00Z,0,\r\n")
+    result = import_payments(engine=engine, source=io.StringIO(payments), name="p.csv", actor="test")
+    assert (result.inserted, result.updated) == (3, 0)
+    again = import_payments(engine=engine, source=io.StringIO(payments), name="p.csv", actor="test")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    with Session(engine) as s:
+        rows = {p.external_id: p for p in s.scalars(select(Payment))}
+    assert (rows["py_1"].amount, rows["py_1"].fee, rows["py_1"].currency) == (4_900, 490, "USD")
+    assert (rows["py_2"].amount, rows["py_2"].refunded_amount) == (5_000, 5_000)
+    assert rows["py_3"].amount == 1_234
+    payouts = ("id,amount,currency,status,created_at,arrival_date\r\n"
+               "po_1,100.50,usd,in_transit,2026-11-20,2026-11-22\r\n")
+    assert import_payouts(engine=engine, source=io.StringIO(payouts), name="o.csv", actor="test").inserted == 1
+    with Session(engine) as s:
+        assert s.scalars(select(Payout)).one().amount == 10_050
+
+
+def test_payment_rows_with_unknown_customers_or_bad_money_are_rejected(engine: Engine) -> None:
+    payments = ("id,customer,amount,currency,fee,created_at,refunded_amount,refunded_at\r\n"
+                "py_1,cus_missing,49.001,usd,,2026-11-01,,\r\n"
+                "py_2,cus_missing,ten,usd,,2026-11-01,,\r\n")
+    with pytest.raises(ImportRejected) as info:
+        import_payments(engine=engine, source=io.StringIO(payments), name="p.csv", actor="test")
+    problems = [str(p) for p in info.value.problems]
+    assert any(p.startswith("line 2, column customer:") for p in problems)
+    assert any(p.startswith("line 2, column amount:") and "decimals" in p for p in problems)
+    assert any(p.startswith("line 3, column amount:") for p in problems)
+
+
+def test_export_memory_stays_flat_as_rows_grow(engine: Engine) -> None:
+    fill_demo_data(engine=engine, customers=4_000, seed=3, now=NOW)
+
+    class Sink(io.StringIO):
+        def write(self, text: str) -> int:  # a file on disk: written text does not stay in memory
+            return len(text)
+
+    def peak(text: str) -> tuple[int, int]:
+        tracemalloc.start()
+        rows = export_customers(engine=engine, query=parse_query(text, now=NOW), out=Sink(), batch=200)
+        _current, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return rows, top
+
+    (few, small), (many, large) = peak("seats:0"), peak("")
+    assert many > 5 * few
+    assert large < small * 2  # several times the rows, not several times the memory
+
+
+def test_a_large_backfill_loads_in_bulk_with_the_same_result(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.bulk.importer
+
+    monkeypatch.setattr(storage.bulk.importer, "BULK_MIN_ROWS", 2)
+    text = "organization,email,seats,status\r\n" + "".join(
+        f"Bulk Harbor {i},b{i}@bulk.example,{i % 4},{'canceled' if i % 5 == 0 else 'active'}\r\n" for i in range(40))
+    assert load(engine, text) == (40, 0, 0)
+    with Session(engine) as s:
+        from storage.customers import count_by_status
+        assert count_by_status(session=s)["canceled"] == 8
+    assert export_text(engine, "harbor").count("\r\n") == 41
+    assert load(engine, text) == (0, 0, 40)
+
+
+_CELL = st.one_of(
+    st.sampled_from(["", " ", "'", "'=1", "=1", "Acme Inc", "ops@acme.example", "OPS@Acme.Example ", "a b@c", "7", "07",
+                     "-1", "1.5", "²", "active", "Canceled", "cancelled", "bogus", "2026-11-24", "2026-11-24T09:30:00Z",
+                     "2026-11-24T09:30:00+02:00", "2026-02-30", "2026-11-24 09:30", "x" * 501]),
+    st.text(max_size=12),
+)
+
+
+@given(values=st.fixed_dictionaries({name: _CELL for name in
+                                     ("organization", "email", "seats", "status", "created_at", "canceled_at", "id")}))
+def test_the_fast_row_reader_agrees_with_the_careful_one_whenever_it_answers(values: dict[str, str]) -> None:
+    fast = fast_customer_row(2, values)
+    careful = careful_customer_row(Cells(2, dict(values)))
+    if fast is not None:
+        assert fast == careful
+
+
+_NAMES = ["organization", "email", "seats", "status", "created_at", "canceled_at", "id"]
+def _mostly(clean: list[str], dirty: list[str]) -> st.SearchStrategy[str]:
+    """Cells that are usually clean (so whole batches often are) and sometimes subtly not."""
+    return st.sampled_from(clean * 12 + dirty)
+
+
+_INSTANT = _mostly(["", "2026-11-24T09:30:00.000001Z", "2026-02-28T23:59:59.999999Z"],
+                   ["2026-02-30T00:00:00.000000Z", "2026-11-24T09:30:00Z", " 2026-01-01T00:00:00.000000Z ", "x"])
+_CLEANISH = st.fixed_dictionaries({
+    "organization": _mostly(["Acme", " Acme Inc "], ["", "'=1", "=1", "x" * 501]),
+    "email": _mostly(["a@x.example", "A@X.example", "b@x.example"], ["a b@x", "nope", "'@x", ""]),
+    "seats": _mostly(["0", "7", " 12 "], ["-1", "²", "x", ""]),
+    "status": _mostly(["active", "Canceled", "cancelled", "trial"], ["bogus", ""]),
+    "created_at": _INSTANT, "canceled_at": _INSTANT,
+    "id": _mostly(["", "cus_1", "cus_2", " cus_3 "], ["'=x"]),
+})
+
+
+@settings(max_examples=300)
+@given(rows=st.lists(_CLEANISH, min_size=1, max_size=4))
+def test_the_columnar_batch_reader_agrees_with_the_careful_one_whenever_it_answers(rows: list[dict[str, str]]) -> None:
+    batch = [(line, [row[name] for name in _NAMES]) for line, row in enumerate(rows, start=2)]
+    for sqlite in (True, False):  # stored instants: SQLite's text, PostgreSQL's aware datetimes
+        fast = columnar_insert_rows(_NAMES, batch, _Seen(), now=NOW, sqlite=sqlite)
+        if fast is None:
+            return
+        text = io.StringIO()
+        csv.writer(text).writerows([_NAMES, *(raw for _, raw in batch)])
+        text.seek(0)
+        [(valid, problems)] = list(validated_batches(text, None))  # row by row
+        assert (fast, problems) == ([insert_row(row, now=NOW, sqlite=sqlite) for row in valid], [])
+
+
+def test_the_columnar_batch_reader_takes_a_clean_export() -> None:
+    batch = [(2, ["Acme", "a@x.example", "3", "active", "2026-11-24T09:30:00.000001Z", ""]),
+             (3, ["Beta", "B@x.example", "0", "canceled", "2026-01-02T00:00:00.000000Z", ""])]
+    names = ["organization", "email", "seats", "status", "created_at", "canceled_at"]
+    stamp = "2026-11-24 12:00:00.000000"
+    assert columnar_insert_rows(names, batch, _Seen(), now=NOW, sqlite=True) == [
+        (None, "Acme", "a@x.example", "a@x.example", 3, "active", "2026-11-24 09:30:00.000001", None, stamp),
+        (None, "Beta", "B@x.example", "b@x.example", 0, "canceled", "2026-01-02 00:00:00.000000", stamp, stamp)]
+
+
+def test_export_writes_utc_instants_with_microseconds_and_a_z_on_every_engine(engine: Engine) -> None:
+    with Session(engine) as session:
+        add_customer(session, "Exact", email="a@exact.example", status="canceled",
+                     created_at=NOW.replace(microsecond=5) - timedelta(days=2), canceled_at=NOW - timedelta(days=1))
+        add_customer(session, "Live", email="b@live.example", created_at=NOW - timedelta(days=3))
+    assert export_text(engine).splitlines()[1:] == [
+        "Exact,a@exact.example,3,canceled,2026-11-22T12:00:00.000005Z,2026-11-23T12:00:00.000000Z",
+        "Live,b@live.example,3,active,2026-11-21T12:00:00.000000Z,",
+    ]
