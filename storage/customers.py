@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from storage.hourly import window_count
 from storage.models import Customer, Payment, SeatChange, SeatCount, Status, StatusCount
 from storage.paging import Page, PageRequest, build_page, keyset
-from storage.query import Query, Window
+from storage.query import Query, Window, reject_control
 from storage.search import COUNT_CAP, probe_matches, term_condition
 from storage.types import UTCDateTime
 
@@ -211,6 +211,7 @@ class CustomerDetail:
 
 def find_customers(*, session: Session, key: str, limit: int = 10) -> list[Customer]:
     """Exact email, external id or organization first; otherwise a substring search."""
+    reject_control(key)
     lowered = key.strip().lower()
     if not lowered:
         return []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -89,8 +90,10 @@ STATUS_ALIASES = {"cancelled": "canceled", "past-due": "past_due", "pastdue": "p
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'"})
 _SLACK_LINK = re.compile(r"<(?:mailto:)?[^<>|]*\|([^<>]*)>|<mailto:([^<>|]*)>")
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
-_RELATIVE = re.compile(r"^(\d{1,4})(h|d|w|m|y)$")
-_SEATS = re.compile(r"^(?:(>=|<=|>|<)?(\d+)|(\d+)?\.\.(\d+)?)$")
+# ASCII digits only: `\d` also matches other scripts' digits, which int() would quietly read as numbers.
+_RELATIVE = re.compile(r"^([0-9]{1,4})(h|d|w|m|y)$")
+_SEATS = re.compile(r"^(?:(>=|<=|>|<)?([0-9]+)|([0-9]+)?\.\.([0-9]+)?)$")
+_MAX_DIGITS = len(str(MAX_NUMBER))
 
 
 def parse_query(
@@ -98,6 +101,7 @@ def parse_query(
 ) -> Query:
     """Parse a query string; raise QueryError with a specific, fixable message on bad input."""
     text = _unslack(text)
+    reject_control(text)
     if text.count('"') % 2:
         raise QueryError('a quote is not closed; write a phrase as "acme corp"')
     matches = list(_TOKEN.finditer(text))
@@ -125,6 +129,13 @@ def _unslack(text: str) -> str:
     """Undo Slack's escaping: `&amp;` entities, `<mailto:a@b|a@b>` links, curly quotes."""
     text = _SLACK_LINK.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
     return html.unescape(text).translate(_QUOTES).strip()
+
+
+def reject_control(text: str) -> None:
+    """Refuse control characters (NUL breaks both engines' search) and lone surrogates (no engine can store them)."""
+    for char in text:
+        if char not in "\t\n\r" and unicodedata.category(char) in ("Cc", "Cs"):
+            raise QueryError(f"the text holds a control character ({char!a}); type the search without it")
 
 
 def _known(domain: Domain) -> str:
@@ -200,7 +211,7 @@ def _seats(value: str) -> tuple[int | None, int | None]:
         raise QueryError(f"seats:{value} is not a number; try seats:1, seats:>10 or seats:5..20")
     op, number, low, high = match.groups()
     if number is not None:
-        n = _bounded(int(number), f"seats:{value}")
+        n = _bounded(number, f"seats:{value}")
         bounds = {None: (n, n), ">": (n + 1, None), ">=": (n, None), "<": (None, n - 1), "<=": (None, n)}
         lo, hi = bounds[op]
         if hi is not None and hi < 0:
@@ -208,18 +219,20 @@ def _seats(value: str) -> tuple[int | None, int | None]:
         return lo, hi
     if low is None and high is None:
         raise QueryError(f"seats:{value} needs a number on at least one side; try seats:5..20")
-    lo = _bounded(int(low), f"seats:{value}") if low is not None else None
-    hi = _bounded(int(high), f"seats:{value}") if high is not None else None
+    lo = _bounded(low, f"seats:{value}") if low is not None else None
+    hi = _bounded(high, f"seats:{value}") if high is not None else None
     if lo is not None and hi is not None and lo > hi:
         raise QueryError(f"seats:{value} is an empty range; write the smaller number first, like seats:5..20")
     return lo, hi
 
 
-def _bounded(number: int, token: str) -> int:
-    """Keep numbers within what every engine stores."""
-    if number > MAX_NUMBER:
-        raise QueryError(f"{token} is too large; seat counts go up to {MAX_NUMBER:,}")
-    return number
+def _bounded(digits: str, token: str) -> int:
+    """Keep numbers within what every engine stores (checked on the digits: int() refuses over 4,300 of them)."""
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > _MAX_DIGITS or int(significant) > MAX_NUMBER:
+        shown = token if len(token) <= 40 else token[:40] + "…"
+        raise QueryError(f"{shown} is too large; seat counts go up to {MAX_NUMBER:,}")
+    return int(significant)
 
 
 def _instant(key: str, value: str, *, now: datetime, tz: tzinfo, end_of_day: bool = False) -> datetime:

@@ -18,7 +18,7 @@ from storage.customers import (
 )
 from storage.models import Customer
 from storage.paging import CursorError, PageRequest
-from storage.query import Window, parse_query
+from storage.query import QueryError, Window, parse_query
 from storage.search import COUNT_CAP
 from storage.signals import churned, new_signups, new_zero_seat_orgs, one_seat_orgs, seat_growth
 from storage.writes import CustomerFields, apply_customer
@@ -232,3 +232,12 @@ def test_status_and_seat_counts_follow_inserts_updates_and_deletes(session: Sess
     session.commit()
     assert counted() == listed()
     assert counted()["seats:>10"] == 0
+
+
+@pytest.mark.parametrize("text", ["ac\x00me", "acme\x00", "\x00"])
+def test_a_nul_in_a_search_or_a_show_key_is_a_query_error_on_both_engines(session: Session, mix: None,
+                                                                         text: str) -> None:
+    with pytest.raises(QueryError, match="control character"):
+        find_customers(session=session, key=text)
+    with pytest.raises(QueryError, match="control character"):
+        list_customers(session=session, query=parse_query(f"search {text}", now=NOW), page=PageRequest())

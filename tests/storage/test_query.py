@@ -166,3 +166,36 @@ def test_filter_shaped_input_never_raises_anything_but_a_query_error(parts: list
 def test_valid_queries_round_trip_through_their_summary(tokens: list[str]) -> None:
     query = q(" ".join(tokens))
     assert q(query.summary) == query
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "search acme\x00", '"blue\x00harbor"', "acme \x07", "acme\ud800"])
+def test_control_characters_and_lone_surrogates_are_refused_by_name(text: str) -> None:
+    with pytest.raises(QueryError, match="control character") as info:
+        q(text)
+    assert "\x00" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["seats:" + "9" * 4400, "seats:>" + "1" * 4400, "seats:1.." + "7" * 4400,
+                                  "seats:" + "1" * 11])
+def test_seat_numbers_with_thousands_of_digits_are_too_large_not_a_crash(text: str) -> None:
+    with pytest.raises(QueryError, match="too large") as info:
+        q(text)
+    assert len(str(info.value)) < 120  # the message shows the start of the token, not all of it
+
+
+def test_leading_zeros_do_not_count_towards_a_seat_numbers_size() -> None:
+    assert q("seats:" + "0" * 4400 + "5").seats_min == 5
+
+
+@pytest.mark.parametrize(("text", "fragment"), [("seats:\u0661\u0660", "is not a number"),
+                                                ("seats:\uff15..\uff12\uff10", "is not a number"),
+                                                ("since:\u0661\u0662d", "is not a date or an age"),
+                                                ("created:\u0967d", "is not a date or an age")])
+def test_digits_of_other_scripts_are_not_read_as_numbers(text: str, fragment: str) -> None:
+    with pytest.raises(QueryError, match=fragment):
+        q(text)
+
+
+def test_a_window_in_digits_of_other_scripts_is_not_a_window() -> None:
+    with pytest.raises(QueryError, match="is not a window"):
+        parse_window("\u0667d", now=NOW)
