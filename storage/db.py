@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,7 +13,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session
 
 T = TypeVar("T")
@@ -23,14 +20,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same in every process that upgrades this database.
 _PG_MIGRATION_LOCK = 7_202_611_24
 CACHE_KIB = -32_768  # SQLite page cache per connection: 32 MiB (negative: KiB, SQLite's convention)
-# PostgreSQL connections are pinged before use (the server or a proxy may have closed them), except those that
-# `run_read` checks out while they are in steady use: an answer saves that round trip, and run_read repeats the
-# rare answer whose connection turns out to be gone. A connection idle this long is always pinged.
-IDLE_PING_S = 10.0
-_READING: ContextVar[bool] = ContextVar("reading", default=False)
 
 
-def make_engine(url: str, *, idle_ping_s: float = IDLE_PING_S, **kwargs: Any) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the pragmas and pool settings each backend needs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -42,27 +34,10 @@ def make_engine(url: str, *, idle_ping_s: float = IDLE_PING_S, **kwargs: Any) ->
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    engine = create_engine(url, **kwargs)
-    if not kwargs.get("pool_pre_ping"):
-        _ping_on_checkout(engine, idle_ping_s)
-    return engine
-
-
-def _ping_on_checkout(engine: Engine, idle_s: float) -> None:
-    """Ping a connection before use, as pool_pre_ping does, except a busy one checked out inside run_read."""
-    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        if _READING.get() and time.monotonic() - record.info.get("used_at", 0.0) < idle_s:
-            return  # an answer on a connection in steady use: run_read repeats it should the connection be gone
-        try:
-            engine.dialect.do_ping(dbapi_conn)
-        except engine.dialect.loaded_dbapi.Error as exc:
-            raise DisconnectionError("pooled connection is gone") from exc  # the pool connects afresh
-
-    def checkin(_dbapi_conn: Any, record: Any) -> None:
-        record.info["used_at"] = time.monotonic()
-
-    event.listen(engine, "checkout", checkout)
-    event.listen(engine, "checkin", checkin)
+    # A server restart or a proxy's idle timeout closes pooled connections: a ping at checkout replaces a dead one
+    # before a user's request meets it.
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -119,20 +94,8 @@ def read_scope(engine: Engine) -> Iterator[Session]:
 
 
 def run_read(read: Callable[[], T]) -> T:
-    """Run a read (an answer), once more if its connection turned out to be dropped: reads are safe to repeat.
-
-    Inside it, busy pooled connections skip the pre-use ping (a round trip per answer on PostgreSQL).
-    """
-    reading = _READING.set(True)
-    try:
-        try:
-            return read()
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-            return read()  # the pool has discarded the dead connections; this one connects afresh
-    finally:
-        _READING.reset(reading)
+    """Run a read (an answer); kept as the one place answers pass through, it is a plain call."""
+    return read()
 
 
 def alembic_config(engine: Engine) -> Config:
