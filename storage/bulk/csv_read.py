@@ -10,18 +10,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
 from storage.bulk.csv_io import parse_instant, restore
+from storage.rules import currency_exponent
 
-# ISO 4217 minor-unit exponents that differ from 2.
-_EXPONENTS = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
-                     "VND", "VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}
-
-
-def currency_exponent(currency: str) -> int:
-    """How many decimals a currency's minor unit has (USD 2, JPY 0, KWD 3)."""
-    return _EXPONENTS.get(currency.upper(), 2)
+__all__ = ["Cells", "ImportRejected", "Problem", "currency_exponent", "read_records", "read_rows", "wrong_width"]
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,18 @@ the same result (property-tested), and otherwise hand the row or batch to it.
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice, repeat
+from itertools import islice
 from typing import Any, TextIO
 
 from storage.bulk.csv_read import Cells, ImportRejected, Problem, read_records, wrong_width
 from storage.bulk.load import db_ts
 from storage.models import Status
 from storage.query import STATUS_ALIASES
+from storage.rules import EMAIL_PATTERN, is_email
 
 CUSTOMER_ALIASES = {"external_id": "id", "created": "created_at", "canceled": "canceled_at",
                     "cancelled_at": "canceled_at", "org": "organization"}
@@ -73,7 +73,7 @@ def fast_customer_row(line: int, values: dict[str, str]) -> CustomerRow | None:
     seats, status = get("seats", "").strip(), get("status", "").strip().lower()
     external_id = get("id", "").strip() or None
     if not (organization and email and 0 < len(seats) <= 20 and seats.isascii() and seats.isdigit()) \
-            or len(organization) > 500 or len(email) > 320 or "@" not in email or " " in email \
+            or len(organization) > 500 or not is_email(email) \
             or "'" in (organization[0], email[0]) \
             or (external_id is not None and (len(external_id) > 255 or external_id[0] == "'")):
         return None
@@ -89,7 +89,7 @@ def careful_customer_row(cells: Cells) -> CustomerRow | None:
     """Validate one row; problems are collected on `cells`."""
     organization = cells.text("organization")
     email = cells.text("email", limit=320)
-    if email is not None and ("@" not in email or " " in email):
+    if email is not None and not is_email(email):
         cells.problem("email", f"{email!r} is not an email address")
     seats = cells.integer("seats")
     raw_status = (cells.text("status", limit=30) or "").lower()
@@ -220,8 +220,7 @@ def columnar_insert_rows(
     if not (all(orgs) and all(emails) and all(seats) and STATUSES.issuperset(statuses)) \
             or max(map(len, orgs)) > 500 or max(map(len, emails)) > 320 or max(map(len, seats)) > 20 \
             or max(map(len, ids)) > 255 or not (all(map(str.isascii, seats)) and all(map(str.isdigit, seats))) \
-            or not all(map(operator.contains, emails, repeat("@"))) \
-            or any(map(operator.contains, emails, repeat(" "))) \
+            or not all(map(EMAIL_PATTERN.fullmatch, emails)) \
             or any(value[:1] == "'" for value in (*orgs, *emails, *ids)):  # neutralised cells: restored carefully
         return None
     created_at, canceled_at = _stored_instants(created, sqlite), _stored_instants(canceled, sqlite)

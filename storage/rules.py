@@ -1,0 +1,85 @@
+"""The field rules every source of data shares (CSV import, platform events, Stripe), so what one stores all accept.
+
+Each rule is a predicate or a bound; callers word their own message (a CSV names line and column, a webhook the
+JSON field). The bounds match the columns in storage.models, so a value that passes can always be stored.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+ORGANIZATION_MAX = 500  # customer.organization VARCHAR(500)
+EMAIL_MAX = 320  # customer.email VARCHAR(320): 64 for the local part, @, 255 for the domain
+EXTERNAL_ID_MAX = 255  # external_id VARCHAR(255) of customers, payments and payouts
+SEATS_MAX = 2**31 - 1  # customer.seats is a 32-bit INTEGER on PostgreSQL
+# Money in minor units, per amount. The per-currency running totals (payment_total, payment_daily) are signed 64-bit:
+# with every amount at most 10**12 they stay exact for (2**63 - 1) // 10**12 = 9,223,372 payments at that maximum,
+# and for billions of ordinary ones. 10**12 - 1 is the largest amount Stripe takes in any currency (12 digits, IDR).
+AMOUNT_MAX = 10**12
+
+# ISO 4217 codes in use, with their minor-unit exponents. Codes without a minor unit (metals, XDR, test codes)
+# are left out: money here is always an integer count of minor units.
+_EXPONENT_0 = ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
+               "XAF", "XOF", "XPF")
+_EXPONENT_3 = ("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND")
+_EXPONENT_4 = ("CLF", "UYW")
+_EXPONENT_2 = (
+    "AED", "AFN", "ALL", "AMD", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BMD", "BND", "BOB",
+    "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CNY", "COP", "COU", "CRC",
+    "CUP", "CVE", "CZK", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP",
+    "GMD", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR", "KPW",
+    "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR",
+    "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "PAB", "PEN", "PGK", "PHP",
+    "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD",
+    "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD", "USN",
+    "UYU", "UZS", "VED", "VES", "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG",
+    "ANG", "SLL",  # withdrawn in 2024-2025, still sent by payment processors: refusing them would fail forever
+)
+CURRENCY_EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(_EXPONENT_2, 2), **dict.fromkeys(_EXPONENT_0, 0), **dict.fromkeys(_EXPONENT_3, 3),
+    **dict.fromkeys(_EXPONENT_4, 4),
+}
+
+# C0 and C1 controls (NUL, tab, newline, DEL, ...) and lone surrogates: PostgreSQL refuses NUL in text and UTF-8
+# cannot encode a surrogate, and neither belongs in a name or an address.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Something, @, something; no whitespace or control characters anywhere (a quoted local part with spaces is not
+# worth the ambiguity). Exported so bulk paths can check a whole column with `map(EMAIL_PATTERN.fullmatch, ...)`.
+_NOT_SPACE = "[^\\s\x00-\x1f\x7f-\x9f\ud800-\udfff]"
+EMAIL_PATTERN = re.compile(f"{_NOT_SPACE}+@{_NOT_SPACE}+")
+
+
+def currency_exponent(currency: str) -> int:
+    """How many decimals a currency's minor unit has (USD 2, JPY 0, KWD 3); 2 for a code we do not know."""
+    return CURRENCY_EXPONENTS.get(currency.upper(), 2)
+
+
+def is_currency(code: str) -> bool:
+    """True for an ISO 4217 code in use (any case), like USD or eur."""
+    return code.upper() in CURRENCY_EXPONENTS
+
+
+def has_control(text: str) -> bool:
+    """True when the text holds a control character or a lone surrogate, which no stored text may."""
+    return _CONTROL.search(text) is not None
+
+
+def is_email(value: str) -> bool:
+    """The email rule of every source: text@text without whitespace or control characters, at most EMAIL_MAX."""
+    return len(value) <= EMAIL_MAX and EMAIL_PATTERN.fullmatch(value) is not None
+
+
+def is_amount(value: int) -> bool:
+    """True for money in minor units within 0..AMOUNT_MAX."""
+    return 0 <= value <= AMOUNT_MAX
+
+
+def utc_instant(value: datetime) -> datetime:
+    """An aware instant in UTC; ValueError when it has no zone or falls outside years 1-9999 once in UTC."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("has no time zone")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range (years 1 to 9999 in UTC)") from None
