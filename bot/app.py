@@ -15,11 +15,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.deps import Deps
-from bot.responder import KeptAlivePoster, kept_alive_respond
-from handlers.answer_cache import AnswerCache
-from handlers.background import Answers
-from handlers.common import log_failure, tell_failure
-from storage.version import StoreVersion
+from handlers.common import log_failure, screen_requests, tell_failure
+from handlers.exports import Exports
 
 log = logging.getLogger("customers_bot")
 LISTENER_THREADS = 12
@@ -43,7 +40,7 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
 
     `process_before_response` finishes each listener before answering (the local shell and FaaS want that).
     """
-    from handlers import customers, digests, finance, home
+    from handlers import customers, digests, finance, home, pages
 
     app = App(
         client=make_client(deps),
@@ -51,18 +48,16 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
         token_verification_enabled=False,
         request_verification_enabled=True,
         process_before_response=process_before_response,
-        # Listeners ack and hand slow work to handlers.background: enough threads that acks never queue.
+        # Listeners ack, then answer on these threads; exports have a pool of their own, so acks never queue.
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
     )
-    app.use(kept_alive_respond(KeptAlivePoster()))
-    cache = AnswerCache(version=StoreVersion(deps.engine).current, clock=deps.clock,
-                        ttl_s=deps.settings.answer_cache_seconds)
-    answers = Answers(inline=process_before_response, cache=cache)  # one pool for every domain: they share the cores
-    app.use(answers.answer_from_cache)  # after kept_alive_respond: a hit posts through its kept-alive respond
-    digests.register(app, deps)  # before customers: it claims `/customers digest ...`
-    customers.register(app, deps, answers)
-    finance.register(app, deps, answers)
-    home.register(app, deps)
+    app.use(screen_requests(deps))
+    exports = Exports(deps, inline=process_before_response)
+    digests.register(app, deps, exports)  # before customers: it claims `/customers digest ...`
+    customers.register(app, deps, exports)
+    finance.register(app, deps)
+    pages.register(app, deps)
+    home.register(app, deps, exports)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], client: WebClient, respond: Respond | None = None) -> None:

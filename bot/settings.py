@@ -31,9 +31,6 @@ class Settings(BaseSettings):
     finance_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     default_timezone: str = "UTC"
     digest_catchup_hours: int = Field(default=6, ge=0, le=72)
-    # How long a rendered answer may be reused while the store is unchanged (0: never). Windows like `7d` and the
-    # balance's clearing move with the clock, so answers also age out.
-    answer_cache_seconds: float = Field(default=30, ge=0, le=3600)
     platform_webhook_secret: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
     log_level: str = "INFO"

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from slack_bolt import Respond
+from slack_bolt import BoltResponse, Respond
 from slack_sdk import WebClient
 
+from bot.deps import Deps
 from handlers.blocks.common import Message, apology, error_message
+from storage.db import session_scope
+from storage.deliveries import claim_delivery as record_delivery
 from storage.paging import CursorError
 from storage.query import QueryError
 
@@ -41,15 +46,49 @@ def log_failure(error: BaseException, *, what: str) -> str:
     return error_id
 
 
+def reply(respond: Respond, render: Callable[[], Message], *, what: str, replace: bool = False) -> None:
+    """Answer ephemerally with `render()`, on the listener's thread after the ack; mistakes and failures as usual."""
+    with answering(respond, what=what, replace=replace):
+        ephemeral(respond, render(), replace=replace)
+
+
+def out_of_date(respond: Respond) -> None:
+    """What a click on a button whose value we cannot read gets: run the command again (never an apology)."""
+    ephemeral(respond, error_message(OUT_OF_DATE))
+
+
+OUT_OF_DATE = "This button is out of date. Run the command again to get fresh buttons."
+
+
 @contextmanager
 def answering(respond: Respond, *, what: str, replace: bool = False) -> Iterator[None]:
     """Show user mistakes as a specific ephemeral message, and anything else as an apology with a logged id."""
     try:
         yield
-    except (QueryError, CursorError, UserError) as exc:
+    except CursorError:
+        ephemeral(respond, error_message(OUT_OF_DATE), replace=False)
+    except (QueryError, UserError) as exc:
         ephemeral(respond, error_message(str(exc)), replace=False)
     except Exception as exc:
         ephemeral(respond, apology(log_failure(exc, what=what)), replace=replace)
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What identifies one delivery across Slack's retries: the event id, else the trigger id, else the body."""
+    if body.get("type") == "event_callback":
+        return f"event:{body['event_id']}" if body.get("event_id") else None
+    if body.get("trigger_id"):
+        return f"trigger:{body['trigger_id']}"
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    return f"body:{digest}"
+
+
+def claim_delivery(deps: Deps, key: str | None) -> bool:
+    """True when this delivery may act: the first time its key is seen anywhere (no key: always)."""
+    if key is None:
+        return True
+    with session_scope(deps.engine, write=True) as session:
+        return record_delivery(session=session, key=key, now=deps.clock())
 
 
 def split_subcommand(text: str) -> tuple[str, str]:
@@ -79,3 +118,50 @@ def tell_failure(body: dict[str, Any], client: WebClient, respond: Respond | Non
                                 text=msg["text"], blocks=msg["blocks"])
     elif body.get("type") == "block_actions" and user_of(body):
         client.chat_postMessage(channel=user_of(body), text=msg["text"], blocks=msg["blocks"])
+
+
+# Buttons whose value we read: a click on one without a string value was not made by us.
+VALUE_ACTIONS = frozenset({"page_next", "page_prev", "export_csv", "share_channel", "digest_export_new",
+                           "digest_export_churned"})
+
+
+def malformed(body: dict[str, Any]) -> str | None:
+    """Why a signed payload cannot be one Slack sends (what we would trip over), or None when it is well formed."""
+    kind = body.get("type")
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "block_actions without actions"
+        for action in actions:
+            if not isinstance(action, dict) or not isinstance(action.get("action_id"), str):
+                return "an action without an action_id"
+            if action["action_id"] in VALUE_ACTIONS and not isinstance(action.get("value"), str):
+                return f"{action['action_id']} without a string value"
+        if not user_of(body):
+            return "block_actions without a user"
+    if kind == "event_callback":
+        event = body.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            return "event_callback without an event"
+        if event["type"] == "app_home_opened" and not isinstance(event.get("user"), str):
+            return "app_home_opened without a user"
+        if event["type"] == "app_mention" and not (isinstance(event.get("channel"), str) and event["channel"]):
+            return "app_mention without a channel"
+    if body.get("command") and not isinstance(body.get("text", ""), str):
+        return "a command whose text is not text"
+    return None
+
+
+def screen_requests(deps: Deps) -> Callable[..., BoltResponse]:
+    """Global middleware: malformed payloads and Slack's redeliveries of an event are acknowledged and dropped."""
+    def middleware(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:  # Bolt names it `next`
+        reason = malformed(body)
+        if reason is not None:
+            log.warning("ignored a malformed request: %s", reason)
+            return BoltResponse(status=200, body="")
+        if body.get("type") == "event_callback" and not claim_delivery(deps, delivery_key(body)):
+            log.info("ignored a redelivered event")
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware

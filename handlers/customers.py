@@ -6,23 +6,26 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from handlers.background import Answers, Question
 from handlers.blocks.common import Message, error_message, notice, refusal
 from handlers.blocks.customers import customer_card, customer_matches, customers_page
 from handlers.blocks.exports import export_on_its_way, not_in_channel
 from handlers.blocks.help import customers_usage
-from handlers.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, PAGE_NEXT, PAGE_PREV, SHARE, PageState, decode_state
+from handlers.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, SHARE, PageState, read_state
 from handlers.common import (
     UserError,
     answering,
     channel_of,
+    claim_delivery,
+    delivery_key,
     ephemeral,
     log_request,
+    out_of_date,
+    reply,
     split_subcommand,
     user_of,
 )
@@ -35,7 +38,8 @@ from storage.query import Query, QueryError, Sort, parse_query, parse_window
 CUSTOMER_COMMANDS = ("list", "search", "new", "churned")
 DEFAULT_WINDOW = "7d"
 KNOWN = ("", "help", *CUSTOMER_COMMANDS, "show", "export")
-_WINDOW = re.compile(r"^(\d{1,4}[hdwmy]|today|yesterday|\d{4}-\d{2}-\d{2}(\.\.(\d{4}-\d{2}-\d{2})?)?)$", re.I)
+_DAY = "[0-9]{4}-[0-9]{2}-[0-9]{2}"  # ASCII digits only: `\d` would take any script's digits
+_WINDOW = re.compile(rf"^([0-9]{{1,4}}[hdwmy]|today|yesterday|{_DAY}(\.\.({_DAY})?)?)$", re.I)
 
 
 def build_query(deps: Deps, command: str, text: str) -> tuple[Query, str]:
@@ -98,79 +102,65 @@ def _show(deps: Deps, key: str, user_id: str) -> Message:
     return customer_matches(found, key=key, tz=deps.settings.timezone)
 
 
-def question(deps: Deps, body: dict[str, Any]) -> Question | None:
-    """The cacheable question a /customers payload asks (lists, windows, searches, show), or None."""
-    sub, rest = split_subcommand(body.get("text", ""))
-    user_id = user_of(body)
-    if sub in CUSTOMER_COMMANDS:
-        return Question(f"/customers {sub}", rest, (sub, rest, deps.settings.is_admin(user_id)),
-                        lambda: render_page(deps, PageState(command=sub, query=rest), user_id))
-    if sub == "show":
-        return Question("/customers show", rest, ("show", rest, deps.settings.is_finance(user_id)),
-                        lambda: _show(deps, rest, user_id))
-    return None
-
-
 def start_export(
-    deps: Deps, exports: Exports, client: WebClient, respond: Respond, *, text: str, channel_id: str, user_id: str
+    deps: Deps, exports: Exports, client: WebClient, respond: Respond, *, text: str, channel_id: str, user_id: str,
+    delivery: str | None,
 ) -> None:
     """Admins only: say it is on its way, then post the parent message and upload the CSV into its thread."""
     if not deps.settings.is_admin(user_id):
         ephemeral(respond, refusal(needs="admin (exports)", granters=deps.settings.access_granters()))
         return
     query = parse_query(text, now=deps.clock(), tz=deps.settings.timezone)  # fail fast on typos, before the notice
+    if not claim_delivery(deps, delivery):
+        return  # Slack retried this request: the first delivery already started the export
     ephemeral(respond, export_on_its_way(filters=query.summary))
     exports.start(client=client, query_text=text, channel_id=channel_id, thread_ts=None, user_id=user_id,
                   tell=lambda msg: ephemeral(respond, msg))
 
 
-def register(app: App, deps: Deps, answers: Answers) -> None:
-    """Register /customers, its buttons and @mention exports."""
-    exports = Exports(app, deps)
-    answers.ask("/customers", lambda body: question(deps, body))
+def answer(deps: Deps, sub: str, rest: str, user_id: str) -> Message:
+    """The answer to `/customers <sub> <rest>` for this user (lists, windows, searches, show, help)."""
+    if sub in ("", "help"):
+        return customers_usage()
+    if sub in CUSTOMER_COMMANDS:
+        return render_page(deps, PageState(command=sub, query=rest), user_id)
+    if sub == "show":
+        return _show(deps, rest, user_id)
+    usage = customers_usage()
+    lead = f"`{sub}` is not a /customers subcommand. Here is what it can do:"
+    return {"text": lead, "blocks": [error_message(lead)["blocks"][0], *usage["blocks"]]}
+
+
+def register(app: App, deps: Deps, exports: Exports) -> None:
+    """Register /customers, its share and export buttons and @mention exports."""
 
     @app.command("/customers")
-    def customers_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
-                          context: BoltContext) -> None:
+    def customers_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
         sub, rest = split_subcommand(body.get("text", ""))
         user_id = user_of(body)
         log_request(user_id, f"/customers {sub}" if sub in KNOWN else "/customers ?", rest)
-        with answering(respond, what=f"/customers {sub}"):
-            if sub in ("", "help"):
-                ephemeral(respond, customers_usage())
-            elif (asked := question(deps, body)) is not None:
-                answers.reply_to(respond, asked, context)
-            elif sub == "export":
-                start_export(deps, exports, client, respond, text=rest, channel_id=channel_of(body), user_id=user_id)
-            else:
-                usage = customers_usage()
-                lead = f"`{sub}` is not a /customers subcommand. Here is what it can do:"
-                ephemeral(respond, {"text": lead, "blocks": [error_message(lead)["blocks"][0], *usage["blocks"]]})
-
-    def is_customer_page(body: dict[str, Any]) -> bool:
-        try:
-            return decode_state(body["actions"][0].get("value", "")).command in CUSTOMER_COMMANDS
-        except (ValueError, KeyError, IndexError):
-            return False
-
-    @app.action(re.compile(f"^({PAGE_NEXT}|{PAGE_PREV})$"), matchers=[is_customer_page])
-    def page_click(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        log_request(user_of(body), body["actions"][0]["action_id"])
-
-        value, user_id = body["actions"][0]["value"], user_of(body)
-        answers.reply(respond, "customers page", lambda: render_page(deps, decode_state(value), user_id),
-                      asked=("page", value, deps.settings.is_admin(user_id)), replace=True)
+        if sub == "export":
+            with answering(respond, what="/customers export"):
+                start_export(deps, exports, client, respond, text=rest, channel_id=channel_of(body),
+                             user_id=user_id, delivery=delivery_key(body))
+            return
+        reply(respond, lambda: answer(deps, sub, rest, user_id), what=f"/customers {sub}")
 
     @app.action(SHARE)
-    def share_click(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    def share_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                    client: WebClient) -> None:
         ack()
         user_id, channel_id = user_of(body), channel_of(body)
         log_request(user_id, SHARE)
+        state = read_state(action)
+        if state is None or state.command not in CUSTOMER_COMMANDS:
+            out_of_date(respond)
+            return
         with answering(respond, what="share"):
-            state = decode_state(body["actions"][0]["value"])
             msg = render_page(deps, state, user_id, shared_by=user_id)
+            if not claim_delivery(deps, delivery_key(body)):
+                return  # Slack retried this click: the first delivery already shared it
             try:
                 client.chat_postMessage(channel=channel_id, text=msg["text"], blocks=msg["blocks"])
             except SlackApiError as exc:
@@ -179,21 +169,29 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
                 ephemeral(respond, not_in_channel(channel_id))
 
     @app.action(EXPORT_CSV)
-    def export_click(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    def export_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                     client: WebClient) -> None:
         ack()
-        log_request(user_of(body), EXPORT_CSV)
+        user_id = user_of(body)
+        log_request(user_id, EXPORT_CSV)
+        if not deps.settings.is_admin(user_id):  # who clicks decides, before anything they sent is read
+            ephemeral(respond, refusal(needs="admin (exports)", granters=deps.settings.access_granters()))
+            return
+        state = read_state(action)
+        if state is None or state.command not in CUSTOMER_COMMANDS:
+            out_of_date(respond)
+            return
         with answering(respond, what="export button"):
-            state = decode_state(body["actions"][0]["value"])
             start_export(deps, exports, client, respond, text=export_filters(deps, state),
-                         channel_id=channel_of(body), user_id=user_of(body))
+                         channel_id=channel_of(body), user_id=user_id, delivery=delivery_key(body))
 
     @app.action(re.compile(f"^({OPEN_PRODUCT}|{MAILTO})$"))
     def link_click(ack: Ack) -> None:
         ack()  # URL buttons open in the browser; Slack still tells us, and wants an ack
 
     @app.event("app_mention")
-    def mention(event: dict[str, Any], client: WebClient, say: Any) -> None:
-        text = re.sub(r"<@[A-Z0-9]+>", "", event.get("text", "")).strip()
+    def mention(event: dict[str, Any], body: dict[str, Any], client: WebClient, say: Any) -> None:
+        text = re.sub(r"<@[A-Z0-9]+>", "", str(event.get("text") or "")).strip()
         sub, rest = split_subcommand(text)
         thread = event.get("thread_ts") or event.get("ts")
         user_id, channel_id = str(event.get("user", "")), str(event.get("channel", ""))
@@ -217,4 +215,3 @@ def register(app: App, deps: Deps, answers: Answers) -> None:
 
         exports.start(client=client, query_text=rest, channel_id=channel_id, thread_ts=event.get("thread_ts"),
                       user_id=user_id, tell=tell)
-

@@ -9,7 +9,6 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -30,15 +29,13 @@ Tell = Callable[[Message], None]
 
 
 class Exports:
-    """Runs exports after the ack on threads of their own, so a million-row export never holds a listener thread."""
+    """Runs exports on a few threads of their own (one pool per app), so minute-long exports never hold the
+    listener threads that answer everyone else's commands."""
 
-    # Bolt acks on its listener threads: were they all busy exporting, new commands would miss Slack's 3 seconds.
-
-    def __init__(self, app: App, deps: Deps) -> None:
+    def __init__(self, deps: Deps, *, inline: bool) -> None:
         self.deps = deps
-        # The local shell (process_before_response) wants the file within the same turn: run inline there.
-        self.pool = (None if app.process_before_response
-                     else ThreadPoolExecutor(max_workers=EXPORT_THREADS, thread_name_prefix="export"))
+        # The local shell (inline) wants the file within the same turn.
+        self.pool = None if inline else ThreadPoolExecutor(max_workers=EXPORT_THREADS, thread_name_prefix="export")
 
     def start(
         self, *, client: WebClient, query_text: str, channel_id: str, thread_ts: str | None, user_id: str, tell: Tell

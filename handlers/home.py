@@ -12,7 +12,7 @@ from bot.deps import Deps
 from handlers.blocks.common import Message, refusal
 from handlers.blocks.home import home_view
 from handlers.blocks.nav import HOME_CHURNED, HOME_EXPORT, HOME_NEW, HOME_ONE_SEAT, PageState
-from handlers.common import log_request, user_of
+from handlers.common import claim_delivery, delivery_key, log_request, user_of
 from handlers.customers import render_page
 from handlers.exports import Exports
 from storage.customers import count_by_status, seat_totals
@@ -41,9 +41,8 @@ def build_home(deps: Deps, user_id: str) -> dict[str, Any]:
                      balances=balances, is_admin=deps.settings.is_admin(user_id), tz=deps.settings.timezone)
 
 
-def register(app: App, deps: Deps) -> None:
+def register(app: App, deps: Deps, exports: Exports) -> None:
     """Register the Home tab and its buttons (answers arrive as a DM from the app)."""
-    exports = Exports(app, deps)
 
     @app.event("app_home_opened")
     def home_opened(event: dict[str, Any], client: WebClient) -> None:
@@ -68,11 +67,13 @@ def register(app: App, deps: Deps) -> None:
     def home_export(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         user_id = user_of(body)
+        log_request(user_id, HOME_EXPORT)
         if not deps.settings.is_admin(user_id):
             client.chat_postMessage(channel=user_id, **refusal(needs="admin (exports)",
                                                                granters=deps.settings.access_granters()))
             return
-        log_request(user_id, HOME_EXPORT)
+        if not claim_delivery(deps, delivery_key(body)):
+            return  # Slack retried this click: the first delivery already started the export
 
         def tell(msg: Message) -> None:
             client.chat_postMessage(channel=user_id, text=msg["text"], blocks=msg["blocks"])

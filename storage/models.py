@@ -71,6 +71,8 @@ class Customer(SQLModel, table=True):
     created_at: datetime = _ts()
     canceled_at: datetime | None = _ts(nullable=True)
     updated_at: datetime = _ts()
+    mrr: int = _bigint()  # monthly recurring revenue in minor units of `currency`; 0 while not paying
+    currency: str | None = Field(default=None, max_length=3)
 
 
 class SeatChange(SQLModel, table=True):
@@ -176,6 +178,60 @@ class CustomerHour(SQLModel, table=True):
     cancellations: int = _bigint()
 
 
+class MovementKind(StrEnum):
+    """ChartMogul's kinds of MRR movement."""
+
+    new = "new"
+    expansion = "expansion"
+    contraction = "contraction"
+    churn = "churn"
+    reactivation = "reactivation"
+
+
+class MrrMovement(SQLModel, table=True):
+    """One change of a customer's MRR (append-only), so revenue can be answered over any window."""
+
+    __tablename__ = "mrr_movement"
+    __table_args__ = (
+        Index("ix_mrr_movement_at", "at"),
+        Index("ix_mrr_movement_customer", "customer_id", "at"),
+        # The largest expansions and churns of a window walk this from either end instead of sorting the window.
+        Index("ix_mrr_movement_rank", "currency", "kind", "delta", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
+    at: datetime = _ts()
+    currency: str = Field(max_length=3)
+    old_mrr: int = _bigint(default=None)
+    new_mrr: int = _bigint(default=None)
+    delta: int = _bigint(default=None)  # new_mrr - old_mrr, stored so the rank index can order by it
+    kind: str = Field(max_length=16)
+    source_event: str | None = Field(default=None, max_length=255)
+
+
+class MrrHour(SQLModel, table=True):
+    """MRR movements per UTC hour, currency and kind (signed sum and count), kept by triggers: windows sum hours."""
+
+    __tablename__ = "mrr_hour"
+
+    hour: str = Field(primary_key=True, max_length=13)
+    currency: str = Field(primary_key=True, max_length=3)
+    kind: str = Field(primary_key=True, max_length=16)
+    amount: int = _bigint()
+    count: int = _bigint()
+
+
+class MrrTotal(SQLModel, table=True):
+    """MRR and paying customers per currency as of now, kept by triggers on the customers."""
+
+    __tablename__ = "mrr_total"
+
+    currency: str = Field(primary_key=True, max_length=3)
+    mrr: int = _bigint()
+    paying: int = _bigint()
+
+
 class AuditEvent(SQLModel, table=True):
     """Who did what and when: exports, imports, digest changes."""
 
@@ -187,3 +243,34 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SlackDelivery(SQLModel, table=True):
+    """A Slack delivery (event id, or a click's or command's trigger) already acted on: retries do nothing twice."""
+
+    __tablename__ = "slack_delivery"
+    __table_args__ = (Index("ix_slack_delivery_at", "received_at"),)
+
+    key: str = Field(primary_key=True, max_length=200)
+    received_at: datetime = _ts()
+
+
+class CustomerDay(SQLModel, table=True):
+    """Signups and cancellations per UTC day, status and seats, kept by triggers: filtered trends sum days."""
+
+    __tablename__ = "customer_day"
+
+    day: str = Field(primary_key=True, max_length=10)
+    status: str = Field(primary_key=True, max_length=20)
+    seats: int = Field(primary_key=True)
+    signups: int = _bigint()
+    cancellations: int = _bigint()
+
+
+class ChartFallback(SQLModel, table=True):
+    """A workspace whose Slack refused chart or data table blocks: until then, it gets the text and table instead."""
+
+    __tablename__ = "chart_fallback"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    until: datetime = _ts()

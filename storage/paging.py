@@ -12,6 +12,7 @@ from sqlalchemy import and_, or_
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 10
+MAX_CURSOR = 4000  # longer than any button value Slack carries
 
 
 class CursorError(ValueError):
@@ -46,15 +47,28 @@ def encode_cursor(value: Any, row_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(token: str) -> tuple[Any, int]:
-    """Unpack a cursor made by encode_cursor."""
+def decode_cursor(token: str, *, expect: type | None = None) -> tuple[Any, int]:
+    """Unpack a cursor made by encode_cursor; CursorError for anything else, before it can reach SQL.
+
+    `expect` is the sort column's Python type: a cursor holding another type (or an id beyond 64 bits) is refused.
+    """
     try:
+        if len(token) > MAX_CURSOR:
+            raise ValueError("too long")
         value, row_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         if isinstance(value, dict):
             value = datetime.fromisoformat(value["t"])
-        if not isinstance(row_id, int):
+            if value.tzinfo is None:
+                raise ValueError("naive")
+        if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id < 2**63:
             raise TypeError("id")
-    except (ValueError, TypeError, KeyError) as exc:
+        if value is not None and expect is not None and (
+                not isinstance(value, expect) or isinstance(value, bool) or (
+                    isinstance(value, int) and not -(2**63) < value < 2**63)):
+            raise TypeError("value")
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL")
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
         raise CursorError("that page link is no longer valid; run the command again") from exc
     return value, row_id
 
@@ -72,13 +86,23 @@ def keyset(
     token = page.after if not backwards else page.before
     forward_desc = descending != backwards
     if token is not None:
-        value, row_id = decode_cursor(token)
+        value, row_id = decode_cursor(token, expect=_python_type(column))
         if forward_desc:
             stmt = stmt.where(or_(column < value, and_(column == value, id_column < row_id)))
         else:
             stmt = stmt.where(or_(column > value, and_(column == value, id_column > row_id)))
     order = (column.desc(), id_column.desc()) if forward_desc else (column.asc(), id_column.asc())
     return stmt.order_by(*order).limit(page.size + 1), backwards
+
+
+def _python_type(column: Any) -> type | None:
+    """The Python type a column's values have (None when SQLAlchemy cannot tell)."""
+    column_type = getattr(column, "type", None)
+    try:
+        kind: type = getattr(column_type, "impl", column_type).python_type  # type: ignore[union-attr]
+    except (AttributeError, NotImplementedError):
+        return None
+    return None if kind is object else kind
 
 
 def build_page(

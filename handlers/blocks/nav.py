@@ -22,6 +22,7 @@ HOME_EXPORT = "home_export"
 VALUE_LIMIT = BUTTON_VALUE
 FILTERS_SHOWN = 300
 COMMANDS = ("list", "search", "new", "churned", "payments", "payouts")
+MAX_PAGE_NO = 1_000_000
 TOO_LONG = "Page buttons are off: this query is too long to carry in a button. Narrow it to page through."
 
 
@@ -46,19 +47,31 @@ def encode_state(state: PageState) -> str:
 
 
 def decode_state(value: str) -> PageState:
-    """Parse a button value made by encode_state; ValueError on anything else."""
+    """Parse a button value made by encode_state; ValueError on anything else (however deep or long)."""
+    if not isinstance(value, str) or len(value) > VALUE_LIMIT:
+        raise ValueError("not a page state")
     try:
         raw: Any = json.loads(value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise ValueError("not a page state") from exc
     if not isinstance(raw, dict) or raw.get("command") not in COMMANDS:
         raise ValueError("not a page state")
     query, after, before, page_no = raw.get("query", ""), raw.get("after"), raw.get("before"), raw.get("page_no", 1)
     if not isinstance(query, str) or not all(c is None or isinstance(c, str) for c in (after, before)):
         raise ValueError("not a page state")
-    if isinstance(page_no, bool) or not isinstance(page_no, int) or page_no < 1:
+    if isinstance(page_no, bool) or not isinstance(page_no, int) or not 1 <= page_no <= MAX_PAGE_NO:
+        raise ValueError("not a page state")
+    if after and before:
         raise ValueError("not a page state")
     return PageState(command=raw["command"], query=query, after=after, before=before, page_no=page_no)
+
+
+def read_state(action: dict[str, Any]) -> PageState | None:
+    """The page state a clicked button carries, or None when its value was not made by encode_state."""
+    try:
+        return decode_state(action.get("value"))  # type: ignore[arg-type]  # decode_state checks the type
+    except ValueError:
+        return None
 
 
 def state_value(state: PageState) -> str | None:

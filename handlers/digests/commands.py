@@ -27,7 +27,7 @@ from handlers.blocks.digest import (
     subscriptions_list,
     unsubscribed_notice,
 )
-from handlers.common import answering, channel_of, ephemeral, user_of
+from handlers.common import answering, channel_of, claim_delivery, delivery_key, ephemeral, user_of
 from handlers.digests.schedule import next_post
 from handlers.exports import Exports
 from storage.db import read_scope, session_scope
@@ -114,9 +114,8 @@ def _in_dm(body: dict[str, Any]) -> bool:
     return not channel or channel.startswith("D") or name == "directmessage" or name.startswith("mpdm-")
 
 
-def register(app: App, deps: Deps) -> None:
+def register(app: App, deps: Deps, exports: Exports) -> None:
     """Register `/customers digest ...` (before the customers handler) and the digest buttons."""
-    exports = Exports(app, deps)
 
     @app.command("/customers", matchers=[_is_digest])
     def on_digest(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -135,6 +134,8 @@ def register(app: App, deps: Deps) -> None:
         # Into the digest's own thread; an ephemeral preview has no thread, so the export gets a parent message.
         thread_ts = None if container.get("is_ephemeral") else (container.get("message_ts")
                                                                or (body.get("message") or {}).get("ts"))
+        if not claim_delivery(deps, delivery_key(body)):
+            return  # Slack retried this click: the first delivery already started the export
         exports.start(client=client, query_text=str(body["actions"][0]["value"]),
                       channel_id=channel_of(body) or str(container.get("channel_id") or ""),
                       thread_ts=thread_ts, user_id=user_id, tell=lambda msg: ephemeral(respond, msg))
