@@ -15,7 +15,6 @@ from bot.cli.common import deps_or_exit, err, fail
 from storage.bulk.csv_io import export_customers
 from storage.bulk.csv_read import ImportRejected
 from storage.bulk.demo import fill_demo_data, has_customers
-from storage.bulk.forked import ChildFailed
 from storage.bulk.import_finance import import_payments, import_payouts
 from storage.bulk.importer import ImportResult, import_customers
 from storage.db import session_scope
@@ -59,8 +58,6 @@ def _run_import(path: Path, action: Callable[[TextIO, Callable[[int], None] | No
             result = action(source, progress)
     except UnicodeDecodeError as exc:
         fail(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV and try again")
-    except ChildFailed as exc:
-        fail(f"{path.name} was not imported: {exc}; nothing was written")
     except ImportRejected as rejected:
         for problem in rejected.problems:
             err.print(f"{path.name}: {problem}", highlight=False, markup=False)

@@ -36,10 +36,6 @@ class ImportRejected(Exception):
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = problems
 
-    def __reduce__(self) -> tuple[type[ImportRejected], tuple[list[Problem]]]:
-        """Pickle with the problems (a rejection found in a validating child process is raised in its parent)."""
-        return ImportRejected, (self.problems,)
-
 
 @dataclass
 class Cells:

@@ -65,17 +65,15 @@ def fill_demo_data(*, engine: Engine, customers: int, seed: int, now: datetime) 
         conn = session.connection()
         base = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM customer")).scalar_one())
 
-        def load_customers() -> None:
+        def load() -> None:
             growth: list[tuple[int, int, datetime]] = []
             bulk_insert(conn, "customer", CUSTOMER_COLUMNS, _customers(rng, now, customers, base, growth, sqlite))
             history = list(_history(rng, now, growth, sqlite))
             bulk_insert(conn, "seat_change", ("customer_id", "old_seats", "new_seats", "at"), history)
             counts["seat_changes"] = len(history)
-
-        def load_payments() -> None:
             counts["payments"] = insert_payments(conn, now=now, base=base)
 
-        bulk_mode(conn, load_payments, customers=load_customers)
+        bulk_mode(conn, load)
         payouts = payout_rows(conn, now=now)  # from the daily totals bulk_mode has just rebuilt
         bulk_insert(conn, "payout", ("external_id", "amount", "currency", "status", "created_at", "arrival_date"),
                     [(*row[:4], db_ts(row[4], sqlite), db_ts(row[5], sqlite)) for row in payouts])

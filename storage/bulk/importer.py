@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
@@ -11,8 +11,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import col
 
 from storage.bulk.csv_read import ImportRejected, Problem
-from storage.bulk.customer_rows import CustomerRow, insert_batches, stated_cancel, validated
-from storage.bulk.forked import iterate_forked
+from storage.bulk.customer_rows import CustomerRow, insert_rows, stated_cancel, validated, validated_batches
 from storage.bulk.load import bulk_insert, bulk_mode, collector_paused, db_ts
 from storage.db import session_scope
 from storage.models import Customer, SeatChange
@@ -41,8 +40,9 @@ def import_customers(
 ) -> ImportResult:
     """Upsert customers by external id, else by email; reject the whole file on any problem.
 
-    Into an empty store every row is new: a child process validates the file while this one loads the rows it has
-    passed. Otherwise the whole file is validated first (before taking the write lock), then matched and written.
+    Into an empty store every row is new: each batch is validated, then bulk-loaded, and a problem anywhere rolls the
+    whole load back. Otherwise the whole file is validated first (before taking the write lock), then matched and
+    written.
     """
     with collector_paused():
         return _import_customers(engine=engine, source=source, name=name, actor=actor, now=now, progress=progress)
@@ -79,21 +79,17 @@ def _store_is_empty(bind: Engine | Connection) -> bool:
 def _load_into_empty(
     conn: Connection, source: TextIO, now: datetime, progress: Callable[[int], None] | None
 ) -> ImportResult:
-    """Insert every row in bulk as a child process validates them; on any problem raise (the caller rolls back)."""
+    """Validate and bulk-insert every row, a batch at a time; on any problem raise (the caller rolls back)."""
     sqlite = conn.dialect.name == "sqlite"
-
-    def insert_rows(progress: Callable[[int], None] | None) -> Iterator[tuple[list[tuple[Any, ...]], list[Problem]]]:
-        return insert_batches(source, progress, now=now, sqlite=sqlite)
-
     inserted = 0
 
     def load() -> None:
         nonlocal inserted
         problems: list[Problem] = []
-        for rows, batch_problems in iterate_forked(insert_rows, progress):
+        for rows, batch_problems in validated_batches(source, progress):
             problems += batch_problems
             if not problems:  # after the first problem only the rest of the problems matter
-                bulk_insert(conn, "customer", INSERT_COLUMNS, rows)
+                bulk_insert(conn, "customer", INSERT_COLUMNS, insert_rows(rows, now=now, sqlite=sqlite))
                 inserted += len(rows)
         if problems:
             raise ImportRejected(problems)

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from storage.bulk.search_build import SearchIndexBuild
 from storage.db import CACHE_KIB
 from storage.hourly import fill_statement as hourly_fill_statement
 
 _LOADED_TABLES = ("customer", "payment", "seat_change")
+SEARCH_INDEX = "customer_fts"
 BULK_CACHE_KIB = -1_048_576  # 1 GiB while a bulk load rebuilds indexes (negative: KiB, SQLite's convention)
 
 
@@ -23,8 +23,8 @@ BULK_CACHE_KIB = -1_048_576  # 1 GiB while a bulk load rebuilds indexes (negativ
 def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while a load builds millions of row objects.
 
-    They hold no reference cycles, but every allocation burst makes the collector walk all of them again (1.5-3 s of
-    a 1M-row import). Reference counting still frees everything as usual; the collector resumes afterwards.
+    They hold no reference cycles, but each burst of allocations makes the collector walk all of them again, over and
+    over. Reference counting still frees everything as usual; the collector resumes afterwards.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -42,19 +42,15 @@ def db_ts(value: datetime | None, sqlite: bool) -> Any:
     return value.isoformat(sep=" ", timespec="microseconds")[:26]  # cut the "+00:00" of an aware UTC instant
 
 
-def bulk_mode(conn: Connection, load: Callable[[], None], *, customers: Callable[[], None] | None = None) -> None:
-    """Load with secondary indexes and per-row triggers off, then rebuild them once: same result, far faster.
-
-    `customers`, when given, loads the customers before `load` loads the rest, so that on SQLite the search index
-    is built from them in the background meanwhile.
-    """
+def bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
+    """Load with secondary indexes and per-row triggers off, then rebuild them once: same result, far faster."""
     if conn.dialect.name == "sqlite":
-        _sqlite_bulk_mode(conn, load, customers)
+        _sqlite_bulk_mode(conn, load)
     else:
-        _postgres_bulk_mode(conn, load, customers)
+        _postgres_bulk_mode(conn, load)
 
 
-def _postgres_bulk_mode(conn: Connection, load: Callable[[], None], customers: Callable[[], None] | None) -> None:
+def _postgres_bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
     """bulk_mode's PostgreSQL half (DDL is transactional there: a failed load leaves nothing behind)."""
     indexes = list(conn.execute(text(
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(:t) AND indexname NOT IN "
@@ -63,8 +59,6 @@ def _postgres_bulk_mode(conn: Connection, load: Callable[[], None], customers: C
         conn.exec_driver_sql(f"DROP INDEX {name}")
     for table in ("customer", "payment"):  # USER: ours, not the foreign-key constraint triggers
         conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-    if customers is not None:
-        customers()
     load()
     for table in ("customer", "payment"):
         conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
@@ -75,39 +69,32 @@ def _postgres_bulk_mode(conn: Connection, load: Callable[[], None], customers: C
     conn.exec_driver_sql("ANALYZE")
 
 
-def _sqlite_bulk_mode(conn: Connection, load: Callable[[], None], customers: Callable[[], None] | None) -> None:
-    """bulk_mode's SQLite half: indexes and triggers off, the search index built on the side, all back on."""
+def _sqlite_bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
+    """bulk_mode's SQLite half: indexes and triggers (the search index's among them) off, all back on."""
     # Index builds sort millions of keys: a large page cache for this load only (kept by the connection whatever
     # happens, so set back whatever happens).
     conn.exec_driver_sql(f"PRAGMA cache_size={BULK_CACHE_KIB}")
-    search: SearchIndexBuild | None = None
     try:
         indexes = list(conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
             f"AND tbl_name IN {_LOADED_TABLES}"))
         triggers = list(conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('customer', 'payment')"))
-        for name, _sql in indexes + triggers:
-            conn.exec_driver_sql(f"DROP {'INDEX' if (name, _sql) in indexes else 'TRIGGER'} {name}")
-        if customers is not None:
-            customers()
-            search = SearchIndexBuild(conn)
+        for name, _sql in indexes:
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+        for name, _sql in triggers:
+            conn.exec_driver_sql(f"DROP TRIGGER {name}")
         load()
-        search = search or SearchIndexBuild(conn)
         for _name, sql in indexes + triggers:
             conn.exec_driver_sql(sql)
-        built, search = search, None
-        built.install(conn)
+        # The search index is external-content FTS5 kept by those triggers: it reads every customer afresh.
+        conn.exec_driver_sql(f"INSERT INTO {SEARCH_INDEX}({SEARCH_INDEX}) VALUES ('rebuild')")
         recount(conn)
         conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: a second, not a full scan
         conn.exec_driver_sql("ANALYZE")
     finally:
-        try:
-            if search is not None:
-                search.discard()
-        finally:
-            with suppress(SQLAlchemyError):  # a broken connection is discarded by the pool anyway
-                conn.exec_driver_sql(f"PRAGMA cache_size={CACHE_KIB}")
+        with suppress(SQLAlchemyError):  # a broken connection is discarded by the pool anyway
+            conn.exec_driver_sql(f"PRAGMA cache_size={CACHE_KIB}")
 
 
 def recount(conn: Connection) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import tracemalloc
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -16,15 +16,8 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session, col
 
 from storage.bulk.csv_io import EXPORT_HEADER, export_customers, neutralise, restore
-from storage.bulk.csv_read import Cells, ImportRejected
-from storage.bulk.customer_rows import (
-    _Seen,
-    careful_customer_row,
-    columnar_insert_rows,
-    fast_customer_row,
-    insert_row,
-    validated_batches,
-)
+from storage.bulk.csv_read import ImportRejected
+from storage.bulk.customer_rows import CustomerRow, _Seen, careful_batch, clean_batch
 from storage.bulk.demo import fill_demo_data
 from storage.bulk.import_finance import import_payments, import_payouts
 from storage.bulk.importer import import_customers
@@ -154,7 +147,7 @@ def test_a_problem_found_after_rows_were_loaded_rolls_the_whole_load_back(
     assert export_text(engine, "harbor").count("\r\n") == 25
 
 
-def test_progress_reaches_the_caller_while_another_process_validates(sqlite_engine: Engine) -> None:
+def test_progress_reaches_the_caller_during_an_import(sqlite_engine: Engine) -> None:
     seen: list[int] = []
     rows = "".join(f"Org {i},o{i}@many.example,{i % 7},active\r\n" for i in range(20_001))
     result = import_customers(engine=sqlite_engine, source=io.StringIO("organization,email,seats,status\r\n" + rows),
@@ -260,23 +253,6 @@ def test_a_large_backfill_loads_in_bulk_with_the_same_result(engine: Engine, mon
     assert load(engine, text) == (0, 0, 40)
 
 
-_CELL = st.one_of(
-    st.sampled_from(["", " ", "'", "'=1", "=1", "Acme Inc", "ops@acme.example", "OPS@Acme.Example ", "a b@c", "7", "07",
-                     "-1", "1.5", "²", "active", "Canceled", "cancelled", "bogus", "2026-11-24", "2026-11-24T09:30:00Z",
-                     "2026-11-24T09:30:00+02:00", "2026-02-30", "2026-11-24 09:30", "x" * 501]),
-    st.text(max_size=12),
-)
-
-
-@given(values=st.fixed_dictionaries({name: _CELL for name in
-                                     ("organization", "email", "seats", "status", "created_at", "canceled_at", "id")}))
-def test_the_fast_row_reader_agrees_with_the_careful_one_whenever_it_answers(values: dict[str, str]) -> None:
-    fast = fast_customer_row(2, values)
-    careful = careful_customer_row(Cells(2, dict(values)))
-    if fast is not None:
-        assert fast == careful
-
-
 _NAMES = ["organization", "email", "seats", "status", "created_at", "canceled_at", "id"]
 def _mostly(clean: list[str], dirty: list[str]) -> st.SearchStrategy[str]:
     """Cells that are usually clean (so whole batches often are) and sometimes subtly not."""
@@ -297,27 +273,30 @@ _CLEANISH = st.fixed_dictionaries({
 
 @settings(max_examples=300)
 @given(rows=st.lists(_CLEANISH, min_size=1, max_size=4))
-def test_the_columnar_batch_reader_agrees_with_the_careful_one_whenever_it_answers(rows: list[dict[str, str]]) -> None:
+def test_the_fast_batch_reader_agrees_with_the_careful_one_whenever_it_answers(rows: list[dict[str, str]]) -> None:
     batch = [(line, [row[name] for name in _NAMES]) for line, row in enumerate(rows, start=2)]
-    for sqlite in (True, False):  # stored instants: SQLite's text, PostgreSQL's aware datetimes
-        fast = columnar_insert_rows(_NAMES, batch, _Seen(), now=NOW, sqlite=sqlite)
-        if fast is None:
-            return
-        text = io.StringIO()
-        csv.writer(text).writerows([_NAMES, *(raw for _, raw in batch)])
-        text.seek(0)
-        [(valid, problems)] = list(validated_batches(text, None))  # row by row
-        assert (fast, problems) == ([insert_row(row, now=NOW, sqlite=sqlite) for row in valid], [])
+    fast = clean_batch(_NAMES, batch, _Seen())
+    if fast is not None:
+        assert (fast, []) == careful_batch(_NAMES, batch, _Seen())
 
 
-def test_the_columnar_batch_reader_takes_a_clean_export() -> None:
+def test_the_fast_batch_reader_takes_a_clean_export() -> None:
     batch = [(2, ["Acme", "a@x.example", "3", "active", "2026-11-24T09:30:00.000001Z", ""]),
-             (3, ["Beta", "B@x.example", "0", "canceled", "2026-01-02T00:00:00.000000Z", ""])]
+             (3, ["Beta", "B@x.example", "0", "canceled", "2026-01-02T00:00:00.000000Z",
+                  "2026-03-04T05:06:07.000008Z"])]
     names = ["organization", "email", "seats", "status", "created_at", "canceled_at"]
-    stamp = "2026-11-24 12:00:00.000000"
-    assert columnar_insert_rows(names, batch, _Seen(), now=NOW, sqlite=True) == [
-        (None, "Acme", "a@x.example", "a@x.example", 3, "active", "2026-11-24 09:30:00.000001", None, stamp),
-        (None, "Beta", "B@x.example", "b@x.example", 0, "canceled", "2026-01-02 00:00:00.000000", stamp, stamp)]
+    assert clean_batch(names, batch, _Seen()) == [
+        CustomerRow(2, None, "Acme", "a@x.example", 3, "active", datetime(2026, 11, 24, 9, 30, 0, 1, UTC), None),
+        CustomerRow(3, None, "Beta", "B@x.example", 0, "canceled", datetime(2026, 1, 2, tzinfo=UTC),
+                    datetime(2026, 3, 4, 5, 6, 7, 8, UTC))]
+
+
+def test_the_fast_batch_reader_leaves_a_batch_with_a_repeated_email_to_the_careful_one() -> None:
+    batch = [(2, ["Acme", "a@x.example", "3", "active"]), (3, ["Beta", "A@X.example", "0", "active"])]
+    names = ["organization", "email", "seats", "status"]
+    assert clean_batch(names, batch, _Seen()) is None
+    _rows, problems = careful_batch(names, batch, _Seen())
+    assert [str(p) for p in problems] == ["line 3, column email: already appears on line 2"]
 
 
 def test_export_writes_utc_instants_with_microseconds_and_a_z_on_every_engine(engine: Engine) -> None:
