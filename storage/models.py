@@ -243,3 +243,24 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class CustomerDay(SQLModel, table=True):
+    """Signups and cancellations per UTC day, status and seats, kept by triggers: filtered trends sum days."""
+
+    __tablename__ = "customer_day"
+
+    day: str = Field(primary_key=True, max_length=10)
+    status: str = Field(primary_key=True, max_length=20)
+    seats: int = Field(primary_key=True)
+    signups: int = _bigint()
+    cancellations: int = _bigint()
+
+
+class ChartFallback(SQLModel, table=True):
+    """A workspace whose Slack refused chart or data table blocks: until then, it gets the text and table instead."""
+
+    __tablename__ = "chart_fallback"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    until: datetime = _ts()

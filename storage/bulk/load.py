@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage.db import CACHE_KIB
 from storage.hourly import fill_statement as hourly_fill_statement
+from storage.trends import fill_statement as daily_fill_statement
 
 _LOADED_TABLES = ("customer", "payment", "seat_change")
 SEARCH_INDEX = "customer_fts"
@@ -104,6 +105,8 @@ def recount(conn: Connection) -> None:
                          "SELECT status, count(*), sum(seats) FROM customer GROUP BY status")
     conn.exec_driver_sql("DELETE FROM customer_hour")
     conn.exec_driver_sql(hourly_fill_statement(conn.dialect.name))
+    conn.exec_driver_sql("DELETE FROM customer_day")
+    conn.exec_driver_sql(daily_fill_statement(conn.dialect.name))
     conn.exec_driver_sql("DELETE FROM seat_count")
     conn.exec_driver_sql("INSERT INTO seat_count(status, seats, customers) "
                          "SELECT status, seats, count(*) FROM customer GROUP BY status, seats")
