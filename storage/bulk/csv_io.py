@@ -14,6 +14,7 @@ from storage.customers import customer_conditions, sort_columns
 from storage.db import session_scope
 from storage.models import Customer
 from storage.query import Query
+from storage.rules import utc_instant
 from storage.types import UTCDateTime
 
 EXPORT_HEADER = ["organization", "email", "seats", "status", "created_at", "canceled_at"]
@@ -38,12 +39,22 @@ def restore(value: str) -> str:
 
 
 def parse_instant(value: str) -> datetime:
-    """Parse ISO 8601 (date or date-time, Z or offset; naive means UTC) into aware UTC."""
+    """Parse ISO 8601 (date or date-time, Z or offset; naive means UTC) into aware UTC.
+
+    ValueError for text that is not such a date, InstantOutOfRange for one outside years 1-9999 once in UTC.
+    """
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    try:
+        return utc_instant(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+    except ValueError as exc:
+        raise InstantOutOfRange(str(exc)) from None
+
+
+class InstantOutOfRange(ValueError):
+    """A well-formed date that leaves years 1-9999 once moved to UTC (0001-01-01T00:00:00+01:00)."""
 
 
 def export_customers(*, engine: Engine, query: Query, out: TextIO, batch: int = 5000) -> int:

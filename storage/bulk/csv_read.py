@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
-from storage.bulk.csv_io import parse_instant, restore
-from storage.rules import currency_exponent
+from storage.bulk.csv_io import InstantOutOfRange, parse_instant, restore
+from storage.rules import AMOUNT_MAX, currency_exponent, is_amount
+
+# The control characters of storage.rules.has_control except tab and line breaks: an organization name may hold
+# those (a CSV cell carries them, and the export writes them back), but never NUL, other controls or a lone surrogate.
+STORED_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 __all__ = ["Cells", "ImportRejected", "Problem", "currency_exponent", "read_records", "read_rows", "wrong_width"]
 
@@ -55,15 +60,21 @@ class Cells:
         if len(value) > limit:
             self.problem(name, f"is {len(value)} characters long; at most {limit} are allowed")
             return None
+        if STORED_CONTROL.search(value):
+            self.problem(name, "holds a control character (such as NUL); remove it")
+            return None
         return value
 
-    def integer(self, name: str, *, required: bool = True) -> int | None:
-        """A whole number >= 0."""
+    def integer(self, name: str, *, maximum: int, required: bool = True) -> int | None:
+        """A whole number from 0 to `maximum`."""
         raw = self.text(name, required=required, limit=20)
         if raw is None:
             return None
         if not (raw.isascii() and raw.isdigit()):
             self.problem(name, f"{raw!r} is not a whole number >= 0")
+            return None
+        if int(raw) > maximum:
+            self.problem(name, f"{raw} is too large; at most {maximum:,}")
             return None
         return int(raw)
 
@@ -74,9 +85,11 @@ class Cells:
             return None
         try:
             return parse_instant(raw)
+        except InstantOutOfRange as exc:
+            self.problem(name, f"{raw!r} {exc}")
         except ValueError:
             self.problem(name, f"{raw!r} is not a date; use ISO 8601 like 2026-11-24 or 2026-11-24T09:30:00Z")
-            return None
+        return None
 
     def money(self, name: str, currency: str | None, *, required: bool = True) -> int | None:
         """Major units like `49.00` as integer minor units of the currency, refusing extra decimals."""
@@ -95,6 +108,10 @@ class Cells:
         minor = amount.scaleb(exponent)
         if minor != minor.to_integral_value():
             self.problem(name, f"{raw!r} has more decimals than {currency or 'the currency'} allows ({exponent})")
+            return None
+        if not is_amount(int(minor)):  # so that per-currency running totals stay exact
+            largest = f"{AMOUNT_MAX // 10**exponent:,}" + (f".{'0' * exponent}" if exponent else "")
+            self.problem(name, f"{raw!r} is too large; at most {largest} {currency or ''}".rstrip())
             return None
         return int(minor)
 

@@ -7,18 +7,18 @@ any other batch goes to the careful path, row by row.
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice, repeat
+from itertools import islice
 from typing import Any, NamedTuple, TextIO
 
-from storage.bulk.csv_read import Cells, ImportRejected, Problem, read_records, wrong_width
+from storage.bulk.csv_read import STORED_CONTROL, Cells, ImportRejected, Problem, read_records, wrong_width
 from storage.bulk.load import db_ts
 from storage.models import Status
 from storage.query import STATUS_ALIASES
+from storage.rules import EMAIL_MAX, EMAIL_PATTERN, EXTERNAL_ID_MAX, ORGANIZATION_MAX, SEATS_MAX, is_email
 
 CUSTOMER_ALIASES = {"external_id": "id", "created": "created_at", "canceled": "canceled_at",
                     "cancelled_at": "canceled_at", "org": "organization"}
@@ -29,6 +29,7 @@ STATUSES = frozenset(s.value for s in Status)
 _CANCELED = Status.canceled.value
 # An instant as our exports write it (ASCII digits only: \d would take other scripts' digits too).
 _EXPORTED_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+_SEATS_DIGITS = len(str(SEATS_MAX))
 Progress = Callable[[int], None] | None
 Record = tuple[int, list[str]]
 
@@ -55,11 +56,11 @@ def stated_cancel(row: CustomerRow, current: tuple[Any, ...] | None, now: dateti
 
 def careful_customer_row(cells: Cells) -> CustomerRow | None:
     """Validate one row; problems are collected on `cells`."""
-    organization = cells.text("organization")
-    email = cells.text("email", limit=320)
-    if email is not None and ("@" not in email or " " in email):
+    organization = cells.text("organization", limit=ORGANIZATION_MAX)
+    email = cells.text("email", limit=EMAIL_MAX)
+    if email is not None and not is_email(email):
         cells.problem("email", f"{email!r} is not an email address")
-    seats = cells.integer("seats")
+    seats = cells.integer("seats", maximum=SEATS_MAX)
     raw_status = (cells.text("status", limit=30) or "").lower()
     status = STATUS_ALIASES.get(raw_status, raw_status)
     if raw_status and status not in STATUSES:
@@ -68,7 +69,7 @@ def careful_customer_row(cells: Cells) -> CustomerRow | None:
     canceled = cells.instant("canceled_at")
     if canceled is not None and status != _CANCELED and status in STATUSES:
         cells.problem("canceled_at", f"is set but the status is {status}; leave it empty or set status canceled")
-    external_id = cells.text("id", required=False, limit=255)
+    external_id = cells.text("id", required=False, limit=EXTERNAL_ID_MAX)
     if cells.problems or organization is None or email is None or seats is None:
         return None
     return CustomerRow(cells.line, external_id, organization, email, seats, status, created_at, canceled)
@@ -136,11 +137,15 @@ def clean_batch(names: list[str], batch: list[Record], seen: _Seen) -> list[Cust
         for name in ("organization", "email", "seats", "id", "created_at", "canceled_at"))
     statuses = [STATUS_ALIASES.get(s, s) for s in map(str.lower, map(str.strip, columns["status"]))]
     if not (all(orgs) and all(emails) and all(seats) and STATUSES.issuperset(statuses)) \
-            or max(map(len, orgs)) > 500 or max(map(len, emails)) > 320 or max(map(len, seats)) > 20 \
-            or max(map(len, ids)) > 255 or not (all(map(str.isascii, seats)) and all(map(str.isdigit, seats))) \
-            or not all(map(operator.contains, emails, repeat("@"))) \
-            or any(map(operator.contains, emails, repeat(" "))) \
+            or max(map(len, orgs)) > ORGANIZATION_MAX or max(map(len, emails)) > EMAIL_MAX \
+            or max(map(len, ids)) > EXTERNAL_ID_MAX or max(map(len, seats)) > _SEATS_DIGITS \
+            or not (all(map(str.isascii, seats)) and all(map(str.isdigit, seats))) \
+            or not all(map(EMAIL_PATTERN.fullmatch, emails)) \
+            or STORED_CONTROL.search("".join(orgs)) or STORED_CONTROL.search("".join(ids)) \
             or any(value[:1] == "'" for value in (*orgs, *emails, *ids)):  # neutralised cells: restored carefully
+        return None
+    numbers = list(map(int, seats))
+    if max(numbers) > SEATS_MAX:
         return None
     created_at, canceled_at = _exported_instants(created), _exported_instants(canceled)
     if created_at is None or canceled_at is None \
@@ -148,7 +153,7 @@ def clean_batch(names: list[str], batch: list[Record], seen: _Seen) -> list[Cust
         return None
     if not seen.take_all(lines, ids, list(map(str.lower, emails))):
         return None
-    return list(map(CustomerRow._make, zip(lines, [i or None for i in ids], orgs, emails, map(int, seats), statuses,
+    return list(map(CustomerRow._make, zip(lines, [i or None for i in ids], orgs, emails, numbers, statuses,
                                            created_at, canceled_at, strict=True)))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -13,6 +12,7 @@ from storage.bulk.csv_read import Cells, ImportRejected, Problem, read_rows
 from storage.bulk.importer import BATCH, ImportResult
 from storage.db import session_scope
 from storage.models import Customer, Payment, Payout, PayoutStatus
+from storage.rules import EMAIL_MAX, EXTERNAL_ID_MAX, is_currency
 from storage.writes import record_audit
 
 PAYMENT_COLUMNS = ({"id", "customer", "amount", "currency", "created_at"}, {"fee", "refunded_amount", "refunded_at"})
@@ -21,18 +21,18 @@ _PAYOUT_STATUSES = {s.value for s in PayoutStatus}
 
 
 def _currency(cells: Cells) -> str | None:
-    """A three-letter ISO 4217 code, upper-cased."""
+    """An ISO 4217 code in use, upper-cased."""
     raw = cells.text("currency", limit=10)
-    if raw is not None and not re.fullmatch(r"[A-Za-z]{3}", raw):
-        cells.problem("currency", f"{raw!r} is not an ISO 4217 code like USD or EUR")
+    if raw is not None and not is_currency(raw):
+        cells.problem("currency", f"{raw!r} is not an ISO 4217 currency code like USD or EUR")
         return None
     return raw.upper() if raw else None
 
 
 def _payment(cells: Cells, customers: dict[str, int]) -> dict[str, Any] | None:
     """Validate one payment row against the known customers."""
-    external_id = cells.text("id", limit=255)
-    key = cells.text("customer", limit=320)
+    external_id = cells.text("id", limit=EXTERNAL_ID_MAX)
+    key = cells.text("customer", limit=max(EXTERNAL_ID_MAX, EMAIL_MAX))
     customer_id = customers.get(key) if key else None
     if key and customer_id is None:
         customer_id = customers.get(key.lower())
@@ -56,7 +56,7 @@ def _payment(cells: Cells, customers: dict[str, int]) -> dict[str, Any] | None:
 
 def _payout(cells: Cells) -> dict[str, Any] | None:
     """Validate one payout row."""
-    external_id = cells.text("id", limit=255)
+    external_id = cells.text("id", limit=EXTERNAL_ID_MAX)
     currency = _currency(cells)
     amount = cells.money("amount", currency)
     status = (cells.text("status", limit=20) or "").lower()

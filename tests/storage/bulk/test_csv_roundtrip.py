@@ -262,12 +262,14 @@ def _mostly(clean: list[str], dirty: list[str]) -> st.SearchStrategy[str]:
 _INSTANT = _mostly(["", "2026-11-24T09:30:00.000001Z", "2026-02-28T23:59:59.999999Z"],
                    ["2026-02-30T00:00:00.000000Z", "2026-11-24T09:30:00Z", " 2026-01-01T00:00:00.000000Z ", "x"])
 _CLEANISH = st.fixed_dictionaries({
-    "organization": _mostly(["Acme", " Acme Inc "], ["", "'=1", "=1", "x" * 501]),
-    "email": _mostly(["a@x.example", "A@X.example", "b@x.example"], ["a b@x", "nope", "'@x", ""]),
-    "seats": _mostly(["0", "7", " 12 "], ["-1", "²", "x", ""]),
+    "organization": _mostly(["Acme", " Acme Inc ", "Tab\tand\nline"],
+                            ["", "'=1", "=1", "x" * 501, "Nul\x00", "\ud800"]),
+    "email": _mostly(["a@x.example", "A@X.example", "b@x.example"],
+                     ["a b@x", "a\tb@x", "nope", "'@x", "", "@x", f"{'a' * 310}@x.example"]),
+    "seats": _mostly(["0", "7", " 12 ", "2147483647"], ["-1", "²", "x", "", "2147483648", "99999999999"]),
     "status": _mostly(["active", "Canceled", "cancelled", "trial"], ["bogus", ""]),
     "created_at": _INSTANT, "canceled_at": _INSTANT,
-    "id": _mostly(["", "cus_1", "cus_2", " cus_3 "], ["'=x"]),
+    "id": _mostly(["", "cus_1", "cus_2", " cus_3 "], ["'=x", "cus\x01", "x" * 256]),
 })
 
 
