@@ -21,6 +21,7 @@ from bot.logs import configure_logging
 from bot.settings import load_settings
 from bot.slack_signature import MAX_SLACK_BODY, verify_slack
 from handlers import webhooks
+from handlers.common import malformed
 from storage.db import check, make_engine, upgrade
 
 log = logging.getLogger("customers_bot.server")
@@ -49,6 +50,10 @@ def create_server(deps: Deps, *, scheduler: bool = False) -> Starlette:
         except ValueError:  # UnicodeDecodeError and json.JSONDecodeError are ValueErrors
             log.info("slack request refused: signed, but the body is not UTF-8 form or JSON")
             return PlainTextResponse("malformed body", status_code=400)
+        reason = malformed(bolt_request.body)
+        if reason is not None:  # Bolt would trip over it while building the request's context
+            log.warning("slack request ignored: %s", reason)
+            return PlainTextResponse("", status_code=200)
         # Bolt's App is synchronous: run it in the thread pool so a slow request never blocks the others.
         bolt_response = await run_in_threadpool(bolt.dispatch, bolt_request)
         return to_starlette_response(bolt_response)

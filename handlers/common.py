@@ -125,10 +125,11 @@ VALUE_ACTIONS = frozenset({"page_next", "page_prev", "export_csv", "share_channe
                            "digest_export_churned"})
 
 
-def malformed(body: dict[str, Any]) -> str | None:
+def malformed(body: Any) -> str | None:
     """Why a signed payload cannot be one Slack sends (what we would trip over), or None when it is well formed."""
-    kind = body.get("type")
-    if kind == "block_actions":
+    if not isinstance(body, dict):
+        return "a body that is not an object"
+    if "actions" in body or body.get("type") == "block_actions":
         actions = body.get("actions")
         if not isinstance(actions, list) or not actions:
             return "block_actions without actions"
@@ -139,7 +140,10 @@ def malformed(body: dict[str, Any]) -> str | None:
                 return f"{action['action_id']} without a string value"
         if not user_of(body):
             return "block_actions without a user"
-    if kind == "event_callback":
+    for key in ("event", "user", "channel", "team", "view", "message", "container", "enterprise"):
+        if key in body and body[key] is not None and not isinstance(body[key], dict | str):
+            return f"{key} is neither an object nor text"
+    if "event" in body or body.get("type") == "event_callback":
         event = body.get("event")
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             return "event_callback without an event"
@@ -147,8 +151,9 @@ def malformed(body: dict[str, Any]) -> str | None:
             return "app_home_opened without a user"
         if event["type"] == "app_mention" and not (isinstance(event.get("channel"), str) and event["channel"]):
             return "app_mention without a channel"
-    if body.get("command") and not isinstance(body.get("text", ""), str):
-        return "a command whose text is not text"
+    if not all(isinstance(body.get(key, ""), str) for key in ("type", "command", "text", "user_id", "channel_id",
+                                                              "team_id", "response_url", "trigger_id")):
+        return "a field that should be text is not"
     return None
 
 

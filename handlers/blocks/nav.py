@@ -8,6 +8,7 @@ from typing import Any
 
 from handlers.blocks.common import Block, button, clip, escape, plural
 from handlers.blocks.limits import BUTTON_VALUE
+from storage.paging import decode_cursor
 
 PAGE_NEXT = "page_next"
 PAGE_PREV = "page_prev"
@@ -63,6 +64,9 @@ def decode_state(value: str) -> PageState:
         raise ValueError("not a page state")
     if after and before:
         raise ValueError("not a page state")
+    for cursor in (after, before):
+        if cursor is not None:
+            decode_cursor(cursor)  # a CursorError is a ValueError: the value was not made by us
     return PageState(command=raw["command"], query=query, after=after, before=before, page_no=page_no)
 
 
