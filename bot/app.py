@@ -40,7 +40,7 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
 
     `process_before_response` finishes each listener before answering (the local shell and FaaS want that).
     """
-    from handlers import customers, digests, finance, home, pages
+    from handlers import customers, digests, finance, home, pages, revenue
 
     app = App(
         client=make_client(deps),
@@ -56,6 +56,7 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
     digests.register(app, deps, exports)  # before customers: it claims `/customers digest ...`
     customers.register(app, deps, exports)
     finance.register(app, deps)
+    revenue.register(app, deps)  # /finance mrr's Share and Export buttons
     pages.register(app, deps)
     home.register(app, deps, exports)
 

@@ -12,6 +12,7 @@ from handlers.blocks.finance import balance_message, payments_page, payouts_page
 from handlers.blocks.help import finance_usage
 from handlers.blocks.nav import PageState
 from handlers.common import ephemeral, log_request, reply, split_subcommand, user_of
+from handlers.revenue import render_mrr
 from storage.db import read_scope
 from storage.finance import balance, list_payments, list_payouts
 from storage.paging import PageRequest
@@ -41,12 +42,14 @@ def render_page(deps: Deps, state: PageState) -> Message:
                             filters=query.summary, tz=tz)
 
 
-def answer(deps: Deps, sub: str, rest: str) -> Message:
+def answer(deps: Deps, sub: str, rest: str, user_id: str = "") -> Message:
     """The answer to `/finance <sub> <rest>` (the caller has checked finance access)."""
     if sub in ("", "help"):
         return finance_usage()
     if sub == "balance":
         return render_balance(deps)
+    if sub == "mrr":
+        return render_mrr(deps, rest, user_id)
     if sub in FINANCE_COMMANDS:
         return render_page(deps, PageState(command=sub, query=rest))
     lead = f"`{sub}` is not a /finance subcommand. Here is what it can do:"
@@ -61,9 +64,9 @@ def register(app: App, deps: Deps) -> None:
         ack()
         sub, rest = split_subcommand(body.get("text", ""))
         user_id = user_of(body)
-        known = sub in ("", "help", "balance", *FINANCE_COMMANDS)
+        known = sub in ("", "help", "balance", "mrr", *FINANCE_COMMANDS)
         log_request(user_id, f"/finance {sub}" if known else "/finance ?", rest)
         if not deps.settings.is_finance(user_id):
             ephemeral(respond, refusal(needs="finance", granters=deps.settings.access_granters()))
             return
-        reply(respond, lambda: answer(deps, sub, rest), what=f"/finance {sub}")
+        reply(respond, lambda: answer(deps, sub, rest, user_id), what=f"/finance {sub}")

@@ -41,7 +41,9 @@ FINANCE = """\
 • `/finance balance` · per currency: available now, pending in the refund window, next clearing, \
 in transit, paid out, lifetime earnings
 • `/finance payments` · `/finance payments acme` · `/finance payments currency:usd since:30d sort:-amount`
-• `/finance payouts` · `/finance payouts status:paid,in_transit since:3m` · `/finance payouts sort:-arrival`"""
+• `/finance payouts` · `/finance payouts status:paid,in_transit since:3m` · `/finance payouts sort:-arrival`
+• `/finance mrr` · `/finance mrr 90d` · `/finance mrr 2026-11-01..2026-11-30` · MRR and ARR per currency, \
+net new MRR by kind, churn rates, NRR, quick ratio, the largest expansions and churns"""
 
 FINANCE_FILTERS = """\
 *Filters*
@@ -62,5 +64,5 @@ def customers_usage() -> Message:
 
 def finance_usage() -> Message:
     """How to use /finance: balance, payments and payouts, with their filters."""
-    return message("How to use /finance: balance, payments, payouts",
+    return message("How to use /finance: balance, payments, payouts, mrr",
                    [header("/finance"), section(FINANCE), section(FINANCE_FILTERS)])
