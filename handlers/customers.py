@@ -30,6 +30,7 @@ from handlers.common import (
     user_of,
 )
 from handlers.exports import CANNOT_POST, Exports
+from handlers.revenue import with_revenue
 from storage.customers import customer_detail, find_customers, list_customers
 from storage.db import read_scope
 from storage.paging import PageRequest
@@ -95,8 +96,11 @@ def _show(deps: Deps, key: str, user_id: str) -> Message:
         found = find_customers(session=session, key=key, limit=11)
         if len(found) == 1:
             detail = customer_detail(session=session, customer=found[0])
-            return customer_card(detail, show_finance=deps.settings.is_finance(user_id),
-                                 product_url=deps.settings.product_url, tz=deps.settings.timezone)
+            finance = deps.settings.is_finance(user_id)
+            card = customer_card(detail, show_finance=finance, product_url=deps.settings.product_url,
+                                 tz=deps.settings.timezone)
+            return with_revenue(card, session=session, customer=found[0], tz=deps.settings.timezone) if finance \
+                else card
     if not found:
         return notice(f"No customer matches {key!r}. Try `/customers search {key.split('@')[0][:30]}`.")
     return customer_matches(found, key=key, tz=deps.settings.timezone)

@@ -5,27 +5,31 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot.deps import Deps
-from handlers.blocks.common import Message, notice, refusal
+from handlers.blocks.common import Message, notice, refusal, section
 from handlers.blocks.exports import not_in_channel
 from handlers.blocks.revenue import (
     CURRENCIES_SHOWN,
     MRR_EXPORT,
     MRR_SHARE,
     Tops,
+    customer_revenue_lines,
     home_revenue_blocks,
     mrr_message,
     read_mrr_value,
 )
 from handlers.common import answering, channel_of, ephemeral, log_request, out_of_date, user_of
 from storage.db import read_scope, session_scope
+from storage.models import Customer
+from storage.movements import recent_movements
 from storage.movements_csv import export_movements
 from storage.query import Domain, QueryError, Window, parse_query, parse_window
 from storage.revenue import Revenue, largest_movements, revenue
@@ -78,6 +82,17 @@ def home_revenue(deps: Deps) -> list[Block]:
     now = deps.clock()
     found, _ = figures(deps, parse_window("30d", now=now).since or now, now, tops=False)
     return home_revenue_blocks(found)
+
+
+def with_revenue(card: Message, *, session: Session, customer: Customer, tz: tzinfo) -> Message:
+    """A customer card with its MRR and last movements added above its buttons (finance users: the caller checks)."""
+    assert customer.id is not None
+    lines = customer_revenue_lines(mrr=customer.mrr, currency=customer.currency, tz=tz,
+                                   movements=recent_movements(session=session, customer_id=customer.id))
+    blocks = list(card["blocks"])
+    at = next((i for i, b in enumerate(blocks) if b.get("type") == "actions"), len(blocks))
+    blocks.insert(at, section("\n".join(lines)))
+    return {**card, "blocks": blocks}
 
 
 def export_movements_to_thread(deps: Deps, client: WebClient, *, window_text: str, channel_id: str,

@@ -79,3 +79,12 @@ def test_share_posts_in_the_channel_without_emails_and_export_uploads_movements(
         ["Leaver", "billing@leaver.example", (NOW - timedelta(days=2)).strftime(stamp), "churn", "USD", "200.00",
          "0.00", "-200.00"],
     ]
+
+
+def test_customers_show_adds_mrr_and_movements_for_finance_users_only(bot: Bot, revenue_store: None) -> None:
+    bot.command("/customers", "show grower.example", user=FINANCE)
+    card = _text(bot.slack.wait_for_response("r1"))
+    assert "*MRR* $150.00 (ARR $1,800.00)" in card
+    assert "expansion +$50.00 → $150.00" in card
+    bot.command("/customers", "show grower.example", user=MEMBER, name="member")
+    assert "MRR" not in _text(bot.slack.wait_for_response("member"))
