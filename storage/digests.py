@@ -6,68 +6,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, UniqueConstraint, and_, or_, text, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.digest_content import DigestContent, Org, digest_content
-from storage.types import UTCDateTime
+from storage.models import DigestRun, DigestSubscription
 
 __all__ = ["Claim", "DigestContent", "DigestRun", "DigestSubscription", "Org", "Run", "Subscription", "digest_content"]
-
-
-def _ts(*, nullable: bool = False) -> Any:
-    """A UTC timestamp column."""
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
-
-
-class DigestSubscription(SQLModel, table=True):
-    """A channel's daily digest: local time, zone, quiet-day choice, who made it and its health."""
-
-    __tablename__ = "digest_subscription"
-    __table_args__ = (
-        Index("uq_digest_subscription_channel", "channel_id", unique=True,
-              sqlite_where=text("active"), postgresql_where=text("active")),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    channel_id: str = Field(max_length=32)
-    team_id: str | None = Field(default=None, max_length=32)
-    local_time: str = Field(max_length=5)
-    timezone: str = Field(max_length=64)
-    quiet_skip: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
-    created_by: str = Field(max_length=32)
-    created_at: datetime = _ts()
-    updated_by: str = Field(max_length=32)
-    updated_at: datetime = _ts()
-    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true")))
-    deleted_by: str | None = Field(default=None, max_length=32)
-    deleted_at: datetime | None = _ts(nullable=True)
-    broken_reason: str | None = Field(default=None, max_length=64)
-    broken_at: datetime | None = _ts(nullable=True)
-    last_sent_at: datetime | None = _ts(nullable=True)
-
-
-class DigestRun(SQLModel, table=True):
-    """One subscription's digest for one local day; the unique key is what makes posting happen once."""
-
-    __tablename__ = "digest_run"
-    __table_args__ = (UniqueConstraint("subscription_id", "local_day", name="uq_digest_run_day"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    subscription_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("digest_subscription.id", ondelete="CASCADE"), nullable=False))
-    local_day: date = Field(sa_column=Column(Date, nullable=False))
-    scheduled_for: datetime = _ts()
-    status: str = Field(max_length=16)
-    claimed_at: datetime = _ts()
-    claimed_by: str = Field(max_length=128)
-    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
-    retry_at: datetime | None = _ts(nullable=True)
-    message_ts: str | None = Field(default=None, max_length=32)
-    posted_at: datetime | None = _ts(nullable=True)
-    error: str | None = Field(default=None, max_length=200)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Column, Engine, Index, UniqueConstraint, func
+from sqlalchemy import Engine, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.db import session_scope
 from storage.event_types import (
@@ -26,8 +25,7 @@ from storage.event_types import (
     Processed,
     SyncEvent,
 )
-from storage.models import Customer
-from storage.types import UTCDateTime
+from storage.models import Customer, ProcessedEvent, SyncClock
 from storage.writes import (
     CustomerFields,
     PaymentFields,
@@ -42,42 +40,6 @@ from storage.writes import (
 
 _ATTEMPTS = 4  # a lost race to insert the same new row, or a PG deadlock, is retried from the start
 _RETRY_SQLSTATES = {"40P01", "40001"}
-
-
-def _ts() -> Any:
-    """A UTC timestamp column."""
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=False))
-
-
-class ProcessedEvent(SQLModel, table=True):
-    """One received event: the unique (source, event_id) is what makes applying it happen once."""
-
-    __tablename__ = "processed_event"
-    __table_args__ = (
-        UniqueConstraint("source", "event_id", name="uq_processed_event_source_id"),
-        Index("ix_processed_event_received", "received_at"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=16)
-    event_id: str = Field(max_length=255)
-    type: str = Field(max_length=100)
-    object_id: str | None = Field(default=None, max_length=255)
-    event_created_at: datetime = _ts()
-    received_at: datetime = _ts()
-    outcome: str = Field(max_length=16)
-    detail: str | None = Field(default=None, max_length=200)
-
-
-class SyncClock(SQLModel, table=True):
-    """When the event that last set one field of one row was created (rows without clocks accept any event)."""
-
-    __tablename__ = "sync_clock"
-
-    kind: str = Field(primary_key=True, max_length=16)
-    row_id: int = Field(primary_key=True)
-    field: str = Field(primary_key=True, max_length=32)
-    at: datetime = _ts()
 
 
 def process_event(*, engine: Engine, event: SyncEvent, received_at: datetime) -> Processed:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -43,7 +43,7 @@ def _bigint(*, default: int | None = 0) -> Any:
 
 def _ts(*, nullable: bool = False, index: bool = False) -> Any:
     """A UTC timestamp column."""
-    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
 class Customer(SQLModel, table=True):
@@ -245,6 +245,16 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class SlackDelivery(SQLModel, table=True):
+    """A Slack delivery (event id, or a click's or command's trigger) already acted on: retries do nothing twice."""
+
+    __tablename__ = "slack_delivery"
+    __table_args__ = (Index("ix_slack_delivery_at", "received_at"),)
+
+    key: str = Field(primary_key=True, max_length=200)
+    received_at: datetime = _ts()
+
+
 class CustomerDay(SQLModel, table=True):
     """Signups and cancellations per UTC day, status and seats, kept by triggers: filtered trends sum days."""
 
@@ -264,3 +274,82 @@ class ChartFallback(SQLModel, table=True):
 
     team_id: str = Field(primary_key=True, max_length=32)
     until: datetime = _ts()
+
+
+class DigestSubscription(SQLModel, table=True):
+    """A channel's daily digest: local time, zone, quiet-day choice, who made it and its health."""
+
+    __tablename__ = "digest_subscription"
+    __table_args__ = (
+        Index("uq_digest_subscription_channel", "channel_id", unique=True,
+              sqlite_where=text("active"), postgresql_where=text("active")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: str = Field(max_length=32)
+    team_id: str | None = Field(default=None, max_length=32)
+    local_time: str = Field(max_length=5)
+    timezone: str = Field(max_length=64)
+    quiet_skip: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    created_by: str = Field(max_length=32)
+    created_at: datetime = _ts()
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime = _ts()
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true")))
+    deleted_by: str | None = Field(default=None, max_length=32)
+    deleted_at: datetime | None = _ts(nullable=True)
+    broken_reason: str | None = Field(default=None, max_length=64)
+    broken_at: datetime | None = _ts(nullable=True)
+    last_sent_at: datetime | None = _ts(nullable=True)
+
+
+class DigestRun(SQLModel, table=True):
+    """One subscription's digest for one local day; the unique key is what makes posting happen once."""
+
+    __tablename__ = "digest_run"
+    __table_args__ = (UniqueConstraint("subscription_id", "local_day", name="uq_digest_run_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("digest_subscription.id", ondelete="CASCADE"), nullable=False))
+    local_day: date = Field(sa_column=Column(Date, nullable=False))
+    scheduled_for: datetime = _ts()
+    status: str = Field(max_length=16)
+    claimed_at: datetime = _ts()
+    claimed_by: str = Field(max_length=128)
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    retry_at: datetime | None = _ts(nullable=True)
+    message_ts: str | None = Field(default=None, max_length=32)
+    posted_at: datetime | None = _ts(nullable=True)
+    error: str | None = Field(default=None, max_length=200)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """One received event: the unique (source, event_id) is what makes applying it happen once."""
+
+    __tablename__ = "processed_event"
+    __table_args__ = (
+        UniqueConstraint("source", "event_id", name="uq_processed_event_source_id"),
+        Index("ix_processed_event_received", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=16)
+    event_id: str = Field(max_length=255)
+    type: str = Field(max_length=100)
+    object_id: str | None = Field(default=None, max_length=255)
+    event_created_at: datetime = _ts()
+    received_at: datetime = _ts()
+    outcome: str = Field(max_length=16)
+    detail: str | None = Field(default=None, max_length=200)
+
+
+class SyncClock(SQLModel, table=True):
+    """When the event that last set one field of one row was created (rows without clocks accept any event)."""
+
+    __tablename__ = "sync_clock"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    row_id: int = Field(primary_key=True)
+    field: str = Field(primary_key=True, max_length=32)
+    at: datetime = _ts()
