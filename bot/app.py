@@ -40,7 +40,7 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
 
     `process_before_response` finishes each listener before answering (the local shell and FaaS want that).
     """
-    from handlers import customers, digests, finance, home, pages, revenue
+    from handlers import customers, digests, finance, home, pages, revenue, trends
 
     app = App(
         client=make_client(deps),
@@ -58,6 +58,7 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
     finance.register(app, deps)
     revenue.register(app, deps)  # /finance mrr's Share and Export buttons
     pages.register(app, deps)
+    trends.register(app, deps)
     home.register(app, deps, exports)
 
     @app.error

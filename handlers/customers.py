@@ -31,6 +31,7 @@ from handlers.common import (
 )
 from handlers.exports import CANNOT_POST, Exports
 from handlers.revenue import with_revenue
+from handlers.trends import reply_trend
 from storage.customers import customer_detail, find_customers, list_customers
 from storage.db import read_scope
 from storage.paging import PageRequest
@@ -38,7 +39,7 @@ from storage.query import Query, QueryError, Sort, parse_query, parse_window
 
 CUSTOMER_COMMANDS = ("list", "search", "new", "churned")
 DEFAULT_WINDOW = "7d"
-KNOWN = ("", "help", *CUSTOMER_COMMANDS, "show", "export")
+KNOWN = ("", "help", *CUSTOMER_COMMANDS, "show", "export", "trend")
 _DAY = "[0-9]{4}-[0-9]{2}-[0-9]{2}"  # ASCII digits only: `\d` would take any script's digits
 _WINDOW = re.compile(rf"^([0-9]{{1,4}}[hdwmy]|today|yesterday|{_DAY}(\.\.({_DAY})?)?)$", re.I)
 
@@ -148,6 +149,9 @@ def register(app: App, deps: Deps, exports: Exports) -> None:
             with answering(respond, what="/customers export"):
                 start_export(deps, exports, client, respond, text=rest, channel_id=channel_of(body),
                              user_id=user_id, delivery=delivery_key(body))
+            return
+        if sub == "trend":  # charts: sent again without them where the workspace refuses them
+            reply_trend(deps, respond, body, rest)
             return
         reply(respond, lambda: answer(deps, sub, rest, user_id), what=f"/customers {sub}")
 

@@ -9,6 +9,14 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from handlers.blocks.chart_limits import (
+    CHART_BLOCKS,
+    CHARTS_PER_MESSAGE,
+    DATA_TABLE_CHARS,
+    validate_chart,
+    validate_data_table,
+)
+
 # Limits from slack_sdk's models and docs.slack.dev (Block Kit reference); lengths are characters.
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
@@ -50,7 +58,12 @@ def validate_message(msg: Mapping[str, Any]) -> None:
     tables = sum(1 for b in blocks if b.get("type") == "table")
     if tables > TABLES:
         raise ValueError(f"message: {tables} tables; a message holds at most {TABLES}")
-    _validate_blocks(blocks)
+    charts = sum(1 for b in blocks if b.get("type") == "data_visualization")
+    if charts > CHARTS_PER_MESSAGE:
+        raise ValueError(f"message: {charts} charts; a message holds at most {CHARTS_PER_MESSAGE}")
+    cells = _validate_blocks(blocks)
+    if cells > DATA_TABLE_CHARS:
+        raise ValueError(f"message: its data tables hold {cells:,} characters; the limit is {DATA_TABLE_CHARS:,}")
 
 
 def validate_view(view: Mapping[str, Any]) -> None:
@@ -60,10 +73,12 @@ def validate_view(view: Mapping[str, Any]) -> None:
     blocks = _block_list(view, "view")
     if len(blocks) > VIEW_BLOCKS:
         raise ValueError(f"view: {len(blocks)} blocks; a view holds at most {VIEW_BLOCKS}")
-    if any(b.get("type") == "table" for b in blocks):
-        raise ValueError("view: table blocks are only allowed in messages")
+    for kind in ("table", "data_visualization"):
+        if any(b.get("type") == kind for b in blocks):
+            raise ValueError(f"view: {kind} blocks are only allowed in messages")
+    known = [b for b in blocks if b["type"] not in CHART_BLOCKS]  # slack_sdk's View does not know data tables
     try:
-        View(**view).validate_json()
+        View(**{**view, "blocks": known or [{"type": "divider"}]}).validate_json()
     except (SlackObjectFormationError, TypeError) as exc:
         raise ValueError(f"view: {exc}") from exc
     _validate_blocks(blocks)
@@ -80,9 +95,14 @@ def _block_list(payload: Mapping[str, Any], what: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def _validate_blocks(blocks: list[dict[str, Any]]) -> None:
-    """Parse each block with slack_sdk, run its validators, then check what slack_sdk does not."""
+def _validate_blocks(blocks: list[dict[str, Any]]) -> int:
+    """Parse each block with slack_sdk, run its validators, then check what slack_sdk does not.
+
+    Returns the characters in data table cells (a message's total is capped). slack_sdk has no model for charts and
+    data tables yet: handlers.blocks.chart_limits checks them from the reference pages.
+    """
     seen_ids: dict[str, int] = {}
+    cells = 0
     for i, raw in enumerate(blocks):
         where = f"blocks[{i}] ({raw['type']})"
         block_id = raw.get("block_id")
@@ -91,9 +111,16 @@ def _validate_blocks(blocks: list[dict[str, Any]]) -> None:
             if block_id in seen_ids:
                 raise ValueError(f"{where}: block_id {block_id!r} repeats blocks[{seen_ids[block_id]}]")
             seen_ids[block_id] = i
+        if raw["type"] == "data_visualization":
+            validate_chart(raw, where)
+            continue
+        if raw["type"] == "data_table":
+            cells += validate_data_table(raw, where, rich_text=_cell)
+            continue
         again = _parse(raw, where)
         _CHECKS.get(raw["type"], _no_check)(raw, where)
         _same(raw, again, where)
+    return cells
 
 
 def _parse(raw: dict[str, Any], where: str) -> Any:
