@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from storage.models import AuditEvent, Customer, Payment, Payout, SeatChange, Status
+from storage.movements import apply_mrr, paying_mrr
 from storage.types import utcnow
 
 
@@ -80,6 +81,8 @@ def apply_customer(
     customer.updated_at = at
     session.add(customer)
     session.flush()
+    if "status" in changes and customer.mrr and paying_mrr(customer.status, customer.mrr) == 0:
+        apply_mrr(session=session, customer=customer, mrr=0, currency=None, at=at)  # a cancellation churns
     return customer, True
 
 

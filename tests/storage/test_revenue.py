@@ -224,3 +224,18 @@ def test_the_migration_gives_existing_customers_no_mrr(engine: Engine) -> None:
         assert revenue(session=session, since=SINCE, until=NOW) == []
         _mrr(session, old, 100, NOW)
         assert revenue(session=session, since=SINCE, until=NOW + D)[0].mrr == 100
+
+
+def test_a_cancellation_or_a_pause_churns_the_mrr(session: Session) -> None:
+    from storage.writes import CustomerFields, apply_customer
+
+    customer = add_customer(session, "Stopper")
+    _mrr(session, customer, 5000, NOW - 3 * D)
+    apply_customer(session=session, customer=customer, fields=CustomerFields(status="canceled"), at=NOW - 2 * D)
+    session.commit()
+    assert customer.mrr == 0
+    _mrr(session, customer, 4000, NOW - D)  # back, stated by a source
+    apply_customer(session=session, customer=customer, fields=CustomerFields(seats=9), at=NOW)  # no status change
+    session.commit()
+    kinds = [m.kind for m in recent_movements(session=session, customer_id=customer.id or 0)]
+    assert kinds == ["reactivation", "churn", "new"]
