@@ -88,6 +88,8 @@ def _rich_text(block: Mapping[str, Any]) -> str:
 
 def _cell(cell: Mapping[str, Any]) -> Text:
     """A table cell's visible text."""
+    if cell.get("type") == "raw_number":
+        return Text(str(cell.get("text") or f"{cell.get('value', 0):,}"))
     if cell.get("type") == "rich_text":
         bold = all(e.get("style", {}).get("bold") for p in cell.get("elements", []) for e in p.get("elements", []))
         return Text(_rich_text(cell), style="bold" if bold else "")
@@ -134,6 +136,54 @@ def _table(block: Mapping[str, Any]) -> Table:
     return table
 
 
+_TICKS = "▁▂▃▄▅▆▇█"
+_BAR_WIDTH = 40
+_SERIES_STYLES = ("green", "red", "cyan", "magenta", "yellow", "blue")
+
+
+def _number(value: float) -> str:
+    """A chart value as text."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def chart_lines(block: Mapping[str, Any]) -> list[Text]:
+    """A data_visualization block as terminal lines: bars of █ per category, or a line of ▁▂▃▅▇ per series."""
+    chart = block.get("chart") or {}
+    lines = [Text(str(block.get("title", "")), style="bold")]
+    if chart.get("type") == "pie":
+        points = [(str(s["label"]), float(s["value"])) for s in chart.get("segments", [])]
+        total = sum(v for _, v in points) or 1.0
+        width = max((len(label) for label, _ in points), default=0)
+        for label, value in points:
+            lines.append(Text(f"{label:<{width}} ") + Text("█" * round(value / total * _BAR_WIDTH), style="cyan")
+                         + Text(f" {value / total:.0%}"))
+        return lines
+    categories = [str(c) for c in (chart.get("axis_config") or {}).get("categories", [])]
+    series = [(str(s["name"]), [float(p["value"]) for p in s.get("data", [])]) for s in chart.get("series", [])]
+    if chart.get("type") == "bar":
+        top = max((abs(v) for _, values in series for v in values), default=0.0) or 1.0
+        width = max((len(c) for c in categories), default=0)
+        name_width = max((len(name) for name, _ in series), default=0)
+        for i, label in enumerate(categories):
+            for n, (name, values) in enumerate(series):
+                value = values[i] if i < len(values) else 0.0
+                head = f"{label if n == 0 else '':<{width}} {name:<{name_width}} "
+                lines.append(Text(head, style="dim") + Text("█" * round(abs(value) / top * _BAR_WIDTH),
+                                                          style=_SERIES_STYLES[n % len(_SERIES_STYLES)])
+                             + Text(f" {_number(value)}"))
+        return lines
+    for n, (name, values) in enumerate(series):  # line and area: one row of block characters per series
+        low, high = min(values, default=0.0), max(values, default=0.0)
+        span = high - low
+        ticks = "".join(_TICKS[0 if not span else round((v - low) * (len(_TICKS) - 1) / span)] for v in values)
+        lines.append(Text(f"{name} ", style="dim") + Text(ticks, style=_SERIES_STYLES[n % len(_SERIES_STYLES)])
+                     + Text(f" {_number(values[0]) if values else ''} → {_number(values[-1]) if values else ''}"
+                            f" (low {_number(low)}, high {_number(high)})"))
+    if categories:
+        lines.append(Text(f"{categories[0]} … {categories[-1]}", style="dim"))
+    return lines
+
+
 def render_message(msg: Mapping[str, Any], console: Console) -> None:
     """Print a message's blocks: headers, sections, fields, context, tables, rich text and buttons."""
     blocks = msg.get("blocks") or [{"type": "section", "text": {"type": "mrkdwn", "text": msg.get("text", "")}}]
@@ -155,8 +205,11 @@ def render_message(msg: Mapping[str, Any], console: Console) -> None:
         elif kind == "context":
             parts = [_markup(e["text"], style="dim") for e in block.get("elements", []) if "text" in e]
             console.print(Text(" · ", style="dim").join(parts))
-        elif kind == "table":
+        elif kind in ("table", "data_table"):
             console.print(_table(block))
+        elif kind == "data_visualization":
+            for line in chart_lines(block):
+                console.print(line)
         elif kind == "rich_text":
             console.print(Text(_rich_text(block)))
         elif kind == "actions":

@@ -8,12 +8,14 @@ from typing import Any
 from rich.console import Console
 
 from bot.local.terminal import button_labels, find_button, render_message, render_view, slack_text
+from handlers.blocks.charts import trend_message, without_charts
 from handlers.blocks.customers import customer_card, customers_page
 from handlers.blocks.home import home_view
 from handlers.blocks.nav import PageState
 from storage.customers import CustomerDetail
 from storage.models import Customer
 from storage.paging import Page
+from storage.trends import Bucket, Trend
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
@@ -100,3 +102,20 @@ def test_find_button_matches_a_label_prefix_ignoring_case_and_arrows() -> None:
     assert find_button(msg, "csv") is None
     assert find_button(msg, "") is None
     assert find_button({}, "next") is None
+
+
+def test_a_trend_draws_bars_a_line_of_block_characters_and_its_figures() -> None:
+    days = [NOW - timedelta(days=3 - i) for i in range(4)]
+    buckets = [Bucket(start=d, end=d + timedelta(days=1), signups=n, churned=1, customers=10 + n)
+               for d, n in zip(days, (2, 4, 8, 0), strict=True)]
+    msg = trend_message(Trend(unit="day", step=1, buckets=buckets), title="Customers trend", filters="",
+                        share_value="7d")
+    out = shown(msg)
+    assert "Nov 21 New     ██████████ 2\n" in out
+    assert "Nov 23 New     ████████████████████████████████████████ 8" in out
+    assert "Customers ▃▅█▁ 12 → 10" in out
+    assert "new 2, 4, 8, 0" in out
+    assert "[ Share in channel ]" in out
+    table = shown(without_charts(msg))
+    assert "Period" in table
+    assert "Churned" in table
