@@ -17,6 +17,10 @@ SEATS_MAX = 2**31 - 1  # customer.seats is a 32-bit INTEGER on PostgreSQL
 # with every amount at most 10**12 they stay exact for (2**63 - 1) // 10**12 = 9,223,372 payments at that maximum,
 # and for billions of ordinary ones. 10**12 - 1 is the largest amount Stripe takes in any currency (12 digits, IDR).
 AMOUNT_MAX = 10**12
+# Instants a day inside Python's and PostgreSQL's years 1-9999, so reading them back in any session time zone
+# (PostgreSQL converts to it) stays within range.
+INSTANT_MIN = datetime(1, 1, 2, tzinfo=UTC)
+INSTANT_MAX = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
 
 # ISO 4217 codes in use, with their minor-unit exponents. Codes without a minor unit (metals, XDR, test codes)
 # are left out: money here is always an integer count of minor units.
@@ -66,8 +70,11 @@ def has_control(text: str) -> bool:
 
 
 def is_email(value: str) -> bool:
-    """The email rule of every source: text@text without whitespace or control characters, at most EMAIL_MAX."""
-    return len(value) <= EMAIL_MAX and EMAIL_PATTERN.fullmatch(value) is not None
+    """The email rule of every source: text@text without whitespace or control characters, at most EMAIL_MAX.
+
+    The lower-cased key is stored too, and lower-casing can lengthen text ('İ' becomes two characters).
+    """
+    return len(value) <= EMAIL_MAX and EMAIL_PATTERN.fullmatch(value) is not None and len(value.lower()) <= EMAIL_MAX
 
 
 def is_amount(value: int) -> bool:
@@ -76,10 +83,13 @@ def is_amount(value: int) -> bool:
 
 
 def utc_instant(value: datetime) -> datetime:
-    """An aware instant in UTC; ValueError when it has no zone or falls outside years 1-9999 once in UTC."""
+    """An aware instant in UTC; ValueError when it has no zone or falls outside INSTANT_MIN..INSTANT_MAX."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("has no time zone")
     try:
-        return value.astimezone(UTC)
+        utc = value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("is out of range (years 1 to 9999 in UTC)") from None
+        utc = None
+    if utc is None or not INSTANT_MIN <= utc <= INSTANT_MAX:
+        raise ValueError(f"is out of range ({INSTANT_MIN.date()} to {INSTANT_MAX.date()} in UTC)")
+    return utc

@@ -57,11 +57,15 @@ async def _platform(deps: Deps, request: Request) -> JSONResponse:
                            now=deps.clock().timestamp()):
         return _error(401, f"missing, malformed, wrong or stale {SIGNATURE_HEADER} header", "platform")
     try:
-        event = parse_platform_event(json.loads(body))
-    except EventInvalid as exc:
-        return _error(400, str(exc), "platform")
+        payload = json.loads(body)
     except ValueError as exc:
         return _error(400, f"body is not valid JSON: {exc}", "platform")
+    except RecursionError:
+        return _error(400, "body is not valid JSON: nested too deeply", "platform")
+    try:
+        event = parse_platform_event(payload)
+    except EventInvalid as exc:
+        return _error(400, str(exc), "platform")
     if event.created_at > deps.clock() + timedelta(seconds=TOLERANCE_SECONDS):
         return _error(400, "created_at is in the future; check the sender's clock", "platform")
     return await _apply(deps, event)
@@ -79,11 +83,18 @@ async def _stripe(deps: Deps, request: Request) -> JSONResponse:
     if not stripe_stamp_is_current(header, now=time.time()):  # the stripe library checks the age on this clock
         return _error(401, "missing, malformed, wrong or stale Stripe-Signature header", "stripe")
     try:
-        verified = stripe.Webhook.construct_event(body, header, secret, tolerance=TOLERANCE_SECONDS)
-        payload = verified.to_dict()
+        text = body.decode("utf-8")  # Stripe signs the text of the body
+    except UnicodeDecodeError:
+        return _error(400, "body is not a JSON Stripe event", "stripe")
+    try:
+        stripe.WebhookSignature.verify_header(text, header, secret, tolerance=TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError:
         return _error(401, "missing, malformed, wrong or stale Stripe-Signature header", "stripe")
-    except Exception:  # the body passed the signature but is not JSON / not an event object
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
+        return _error(400, "body is not a JSON Stripe event", "stripe")
+    if not isinstance(payload, dict):
         return _error(400, "body is not a JSON Stripe event", "stripe")
     try:
         event = map_stripe_event(payload)
