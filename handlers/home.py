@@ -15,6 +15,7 @@ from handlers.blocks.nav import HOME_CHURNED, HOME_EXPORT, HOME_NEW, HOME_ONE_SE
 from handlers.common import claim_delivery, delivery_key, log_request, user_of
 from handlers.customers import render_page
 from handlers.exports import Exports
+from handlers.revenue import with_home_revenue
 from storage.customers import count_by_status, seat_totals
 from storage.db import read_scope
 from storage.finance import balance
@@ -37,8 +38,9 @@ def build_home(deps: Deps, user_id: str) -> dict[str, Any]:
         seats = sum(n for s, n in seat_totals(session=session).items() if s != "canceled")
         balances = (balance(session=session, now=now, refund_window_days=deps.settings.refund_window_days)
                     if deps.settings.is_finance(user_id) else None)
-    return home_view(counts=counts, new_7d=new_total, churned_7d=churned_total, total_seats=seats,
+    view = home_view(counts=counts, new_7d=new_total, churned_7d=churned_total, total_seats=seats,
                      balances=balances, is_admin=deps.settings.is_admin(user_id), tz=deps.settings.timezone)
+    return with_home_revenue(view, deps) if balances is not None else view
 
 
 def register(app: App, deps: Deps, exports: Exports) -> None:

@@ -88,3 +88,15 @@ def test_customers_show_adds_mrr_and_movements_for_finance_users_only(bot: Bot, 
     assert "expansion +$50.00 → $150.00" in card
     bot.command("/customers", "show grower.example", user=MEMBER, name="member")
     assert "MRR" not in _text(bot.slack.wait_for_response("member"))
+
+
+def test_app_home_shows_mrr_and_30_day_movements_to_finance_users_only(bot: Bot, revenue_store: None) -> None:
+    from tests.slack_double import event_body
+
+    bot.post(event_body({"type": "app_home_opened", "user": MEMBER, "tab": "home"}))
+    member_view = _text(bot.slack.wait_for("views.publish").params["view"])
+    bot.post(event_body({"type": "app_home_opened", "user": FINANCE, "tab": "home"}))
+    finance_view = _text(bot.slack.wait_for("views.publish", count=2).params["view"])
+    assert "Revenue · last 30 days" not in member_view
+    assert "Revenue · last 30 days" in finance_view
+    assert "MRR $190.00 · 2 paying customers · net new -$110.00" in finance_view
