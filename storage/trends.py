@@ -9,11 +9,12 @@ units in UTC; filters apply to each customer's current status and seats, as list
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, case, func, literal, text
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from storage.customers import count_customers
@@ -132,12 +133,16 @@ def customer_trend(*, session: Session, query: Query, since: datetime, until: da
         key, signups, cancellations = col(CustomerDay.day), col(CustomerDay.signups), col(CustomerDay.cancellations)
     else:  # hour keys ('YYYY-MM-DD HH') compare with day keys as the hours of that day
         key, signups, cancellations = col(CustomerHour.hour), col(CustomerHour.signups), col(CustomerHour.cancellations)
-    # Bucket n collects everything after the window, so customers at each end can be walked back from now.
-    bucket = case(*[(key < k, literal(i - 1)) for i, k in enumerate(keys[1:], start=1)], else_=literal(len(keys) - 1))
-    stmt = select(bucket.label("b"), func.sum(signups), func.sum(cancellations)).where(key >= keys[0])
+    # One row per day (hours summed), bucketed here: a CASE of 20 text comparisons per row cost more than the sums.
+    day = func.substr(key, 1, 10) if not filtered else key
+    stmt = select(day, func.sum(signups), func.sum(cancellations)).where(key >= keys[0])
     if filtered:
         stmt = stmt.where(*_filters(query))
-    sums = {int(b): (int(s or 0), int(c or 0)) for b, s, c in session.exec(stmt.group_by(text("b")))}
+    sums: dict[int, tuple[int, int]] = {}
+    for day_key, new, gone in session.exec(stmt.group_by(day)):
+        i = bisect_right(keys, day_key) - 1  # len(keys) - 1 is after the window: customers are walked back from now
+        before = sums.get(i, (0, 0))
+        sums[i] = (before[0] + int(new or 0), before[1] + int(gone or 0))
     now_customers = _customers_now(session, query)
     after_signups, after_churned = sums.get(len(keys) - 1, (0, 0))
     customers = now_customers - after_signups + after_churned
