@@ -40,7 +40,7 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
 
     `process_before_response` finishes each listener before answering (the local shell and FaaS want that).
     """
-    from handlers import customers, digests, finance, home, pages, revenue, trends
+    from handlers import customers, digests, finance, home, pages, revenue, shortcuts, trends
 
     app = App(
         client=make_client(deps),
@@ -60,6 +60,7 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
     pages.register(app, deps)
     trends.register(app, deps)
     home.register(app, deps, exports)
+    shortcuts.register(app, deps)  # both shortcuts, the typeahead, the Home search box and the digest form
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], client: WebClient, respond: Respond | None = None) -> None:

@@ -97,3 +97,66 @@ def event_body(event: JSONDict, *, team_id: str = TEAM_ID) -> bytes:
         "is_ext_shared_channel": False,
     }
     return json.dumps(envelope).encode()
+
+
+def _who(user_id: str, team_id: str) -> JSONDict:
+    """The user and team fields every interaction payload carries."""
+    return {"user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+            "team": {"id": team_id, "domain": "test"}, "token": VERIFICATION_TOKEN, "api_app_id": APP_ID,
+            "is_enterprise_install": False}
+
+
+def _payload(payload: JSONDict) -> bytes:
+    """A form-encoded `payload=` body, as Slack posts interactions."""
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def shortcut_body(callback_id: str, *, user_id: str, team_id: str = TEAM_ID) -> bytes:
+    """A global shortcut (`type: shortcut`): a trigger_id to open a modal with, and no channel."""
+    return _payload({"type": "shortcut", "callback_id": callback_id, "trigger_id": _trigger_id(),
+                     "action_ts": f"{time.time():.6f}", **_who(user_id, team_id)})
+
+
+def message_shortcut_body(
+    callback_id: str, text: str, *, user_id: str, channel_id: str, response_url: str, author: str = "U0AUTHOR",
+    message_ts: str = f"{TS_BASE - 5}.000100", team_id: str = TEAM_ID,
+) -> bytes:
+    """A message shortcut (`type: message_action`) on a message whose text is `text`, with its response_url."""
+    return _payload({
+        "type": "message_action", "callback_id": callback_id, "trigger_id": _trigger_id(), "message_ts": message_ts,
+        "response_url": response_url, "action_ts": f"{time.time():.6f}",
+        "channel": {"id": channel_id, "name": channel_name(channel_id)},
+        "message": {"type": "message", "user": author, "ts": message_ts, "text": text}, **_who(user_id, team_id),
+    })
+
+
+def opened_view(view: JSONDict, view_id: str) -> JSONDict:
+    """A view as Slack hands it back inside payloads: with its id, hash and (empty) state."""
+    return {"id": view_id, "team_id": TEAM_ID, "app_id": APP_ID, "hash": f"{int(time.time())}.{view_id}",
+            "state": {"values": {}}, "private_metadata": "", "callback_id": "", **view}
+
+
+def block_suggestion_body(
+    action_id: str, value: str, *, user_id: str, view: JSONDict, block_id: str | None = None, team_id: str = TEAM_ID,
+) -> bytes:
+    """An options request for an external select in a view, after someone typed `value`."""
+    return _payload({"type": "block_suggestion", "action_id": action_id, "block_id": block_id or action_id,
+                     "value": value, "container": {"type": "view", "view_id": view.get("id", "")}, "view": view,
+                     **_who(user_id, team_id)})
+
+
+def view_action_of(
+    action: JSONDict, *, user_id: str, view: JSONDict, team_id: str = TEAM_ID
+) -> bytes:
+    """A `block_actions` body for `action` (a select choice, an Enter in a text box) inside a modal or Home tab."""
+    action = {"block_id": action.get("action_id"), "action_ts": f"{time.time():.6f}", **action}
+    return _payload({"type": "block_actions", "trigger_id": _trigger_id(), "actions": [action], "view": view,
+                     "container": {"type": "view", "view_id": view.get("id", "")}, **_who(user_id, team_id)})
+
+
+def view_submission_body(
+    view: JSONDict, values: JSONDict, *, user_id: str, team_id: str = TEAM_ID
+) -> bytes:
+    """A `view_submission` of a modal whose inputs hold `values` ({block_id: {action_id: value}})."""
+    return _payload({"type": "view_submission", "trigger_id": _trigger_id(), "response_urls": [],
+                     "view": {**view, "state": {"values": values}}, **_who(user_id, team_id)})

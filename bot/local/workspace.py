@@ -33,6 +33,7 @@ class Workspace:
         self.not_in_channel: set[str] = set()
         self.users: dict[str, JSONDict] = {}
         self.pending: dict[str, JSONDict] = {}  # upload URLs handed out, by file id
+        self.view_hashes: dict[str, str] = {}  # the current hash of each open view
         self.uploads: list[Upload] = []
 
     def knows(self, method: str) -> bool:
@@ -56,6 +57,7 @@ class Workspace:
         self.users.clear()
         self.pending.clear()
         self.uploads.clear()
+        self.view_hashes.clear()
 
     def _next_ts(self) -> str:
         """A unique, increasing message ts like Slack's "1732430000.000100"."""
@@ -118,11 +120,26 @@ class Workspace:
         return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
 
     def _view(self, p: JSONDict) -> JSONDict:
-        """views.publish / views.open."""
+        """views.publish / views.open / views.push: a new view with an id and a hash."""
         view = p.get("view")
         if not isinstance(view, dict) or "type" not in view:
             return slack_error("invalid_arguments")
-        return {"ok": True, "view": {**view, "id": f"V{next(self._ids):010d}", "team_id": TEAM_ID}}
+        view_id = f"V{next(self._ids):010d}"
+        self.view_hashes[view_id] = f"{next(self._ids)}.{view_id}"
+        return {"ok": True, "view": {**view, "id": view_id, "team_id": TEAM_ID, "hash": self.view_hashes[view_id]}}
+
+    def _view_update(self, p: JSONDict) -> JSONDict:
+        """views.update: replaces an open view by id (a stale `hash` gets hash_conflict, as on Slack)."""
+        view, view_id = p.get("view"), str(p.get("view_id") or "")
+        if not isinstance(view, dict) or "type" not in view:
+            return slack_error("invalid_arguments")
+        if not view_id:
+            return slack_error("not_found")
+        if p.get("hash") and self.view_hashes.get(view_id, p["hash"]) != p["hash"]:
+            return slack_error("hash_conflict")
+        version = f"{next(self._ids)}.{view_id}"
+        self.view_hashes[view_id] = version
+        return {"ok": True, "view": {**view, "id": view_id, "team_id": TEAM_ID, "hash": version}}
 
     def _conversations_info(self, p: JSONDict) -> JSONDict:
         """conversations.info."""
@@ -186,6 +203,8 @@ _METHODS: dict[str, Callable[[Workspace, JSONDict], JSONDict]] = {
     "chat.delete": Workspace._delete,
     "views.publish": Workspace._view,
     "views.open": Workspace._view,
+    "views.push": Workspace._view,
+    "views.update": Workspace._view_update,
     "conversations.info": Workspace._conversations_info,
     "conversations.join": Workspace._conversations_join,
     "users.info": Workspace._users_info,

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from handlers.blocks.common import Block, Message, actions, button, clip, context, escape, header, message, section
+from handlers.blocks.modals import digest_form_button
 from storage.digests import DigestContent, Org, Subscription
 
 __all__ = ["Message"]
@@ -172,11 +173,12 @@ def health(sub: Subscription, tz: tzinfo) -> str:
     return f"⚠️ broken: {escape(sub.broken_reason or 'unknown')} since {slack_date(sub.broken_at, tz)}"
 
 
-def subscriptions_list(subs: list[Subscription], *, tz: tzinfo) -> Message:
-    """Every subscription: channel, time, zone, last sent and health."""
+def subscriptions_list(subs: list[Subscription], *, tz: tzinfo, can_subscribe: bool = False) -> Message:
+    """Every subscription: channel, time, zone, last sent and health (and, for admins, the form's button)."""
+    form = actions(digest_form_button()) if can_subscribe else None
     if not subs:
         text = "No channel gets a daily digest yet. In a channel, run `/customers digest subscribe 09:00 Europe/Berlin`"
-        return message("No daily digests yet", [section(text)])
+        return message("No daily digests yet", [section(text), form])
     blocks: list[Block | None] = [header(f"Daily digests ({len(subs):,})")]
     for sub in subs[:MAX_LISTED_SUBSCRIPTIONS]:
         sent = slack_date(sub.last_sent_at, tz) if sub.last_sent_at else "never"
@@ -184,6 +186,7 @@ def subscriptions_list(subs: list[Subscription], *, tz: tzinfo) -> Message:
                               f"Last sent: {sent} · {health(sub, tz)}"))
     if len(subs) > MAX_LISTED_SUBSCRIPTIONS:
         blocks.append(context(f"+{len(subs) - MAX_LISTED_SUBSCRIPTIONS:,} more"))
+    blocks.append(form)
     return message(f"{len(subs):,} daily digest subscription(s)", blocks)
 
 

@@ -20,6 +20,7 @@ from handlers.blocks.common import (
 )
 from handlers.blocks.customers import STATUS_MARKERS, status_label
 from handlers.blocks.limits import FIELDS, VIEW_BLOCKS
+from handlers.blocks.modals import digest_form_button, home_search_input
 from handlers.blocks.nav import HOME_CHURNED, HOME_EXPORT, HOME_NEW, HOME_ONE_SEAT, PageState, encode_state
 from storage.finance import Balance
 
@@ -47,7 +48,9 @@ def home_view(
             button("Churned · 7d", HOME_CHURNED, value=encode_state(PageState("churned", "7d"))),
             button("1-seat orgs", HOME_ONE_SEAT, value=encode_state(PageState("list", "seats:1"))),
             button("Export all (CSV)", HOME_EXPORT, value=encode_state(PageState("list", ""))) if is_admin else None,
+            digest_form_button() if is_admin else None,
         ),
+        home_search_input(),  # handlers.home_search shows the matches under it, beside these figures
     ]
     if balances is not None:
         blocks += [{"type": "divider"}, header("Balance"), *_balance(balances, tz)]

@@ -170,17 +170,25 @@ def _dispatch(deps: Deps, body: dict[str, Any]) -> Message:
         return _unsubscribe(deps, body)
     if action == "list":
         with read_scope(deps.engine) as session:
-            return subscriptions_list(active_subscriptions(session=session), tz=deps.settings.timezone)
+            return subscriptions_list(active_subscriptions(session=session), tz=deps.settings.timezone,
+                                      can_subscribe=deps.settings.is_admin(user_id))
     if action == "preview":
         return _preview(deps, body)
     return digest_usage()
 
 
 def _subscribe(deps: Deps, body: dict[str, Any], args: SubscribeArgs) -> Message:
-    """Create or change the channel's subscription, audited."""
-    now, user_id, channel_id = deps.clock(), str(body["user_id"]), str(body["channel_id"])
+    """Create or change the channel a command was typed in's subscription."""
+    return subscribe_channel(deps, user_id=str(body["user_id"]), channel_id=str(body["channel_id"]),
+                             team_id=body.get("team_id"), args=args)
+
+
+def subscribe_channel(deps: Deps, *, user_id: str, channel_id: str, team_id: str | None,
+                      args: SubscribeArgs) -> Message:
+    """Create or change a channel's subscription, audited (the command and the form both land here)."""
+    now = deps.clock()
     with session_scope(deps.engine, write=True) as session:
-        sub, created = subscribe(session=session, channel_id=channel_id, team_id=body.get("team_id"),
+        sub, created = subscribe(session=session, channel_id=channel_id, team_id=team_id,
                                  local_time=args.local_time, timezone=args.timezone, quiet_skip=args.quiet_skip,
                                  user_id=user_id, at=now)
         record_audit(session=session, actor=user_id, action="digest_subscribe",

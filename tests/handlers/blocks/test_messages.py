@@ -17,6 +17,7 @@ from handlers.blocks.exports import export_done_comment, export_on_its_way, expo
 from handlers.blocks.help import customers_usage, finance_usage
 from handlers.blocks.home import home_view
 from handlers.blocks.limits import VIEW_BLOCKS, slack_len, validate_message, validate_view
+from handlers.blocks.modals import DIGEST_FORM_OPEN
 from handlers.blocks.nav import (
     HOME_CHURNED,
     HOME_EXPORT,
@@ -148,9 +149,9 @@ def test_home_shows_customers_by_status_in_a_fixed_order_and_the_last_7_days() -
 def test_home_buttons_start_the_common_workflows_and_export_only_for_admins() -> None:
     member, admin = home(), home(is_admin=True)
     assert button_labels(member) == ["New signups · 7d", "Churned · 7d", "1-seat orgs"]
-    assert button_labels(admin)[-1] == "Export all (CSV)"
+    assert button_labels(admin)[-2:] == ["Export all (CSV)", "Set up a digest…"]
     buttons = {e["action_id"]: e for b in admin["blocks"] if b["type"] == "actions" for e in b["elements"]}
-    assert set(buttons) == {HOME_NEW, HOME_CHURNED, HOME_ONE_SEAT, HOME_EXPORT}
+    assert set(buttons) == {HOME_NEW, HOME_CHURNED, HOME_ONE_SEAT, HOME_EXPORT, DIGEST_FORM_OPEN}
     assert decode_state(buttons[HOME_ONE_SEAT]["value"]) == PageState("list", "seats:1")
     assert decode_state(buttons[HOME_NEW]["value"]) == PageState("new", "7d")
 
