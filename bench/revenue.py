@@ -1,0 +1,61 @@
+"""Time `/finance mrr` at a given store: the figures for windows up to 365 days, and the whole answer.
+
+Usage: python -m bench.revenue DATABASE_URL [--repeat N]. Read-only; prints one line per window with the median and
+worst milliseconds of the figures alone (storage.revenue.revenue), and of the whole answer (figures, the 5 largest
+expansions and churns per currency, rendering), measured after one warm-up run, beside the store's size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from bot.deps import Deps
+from bot.settings import Settings
+from handlers.revenue import render_mrr
+from storage.db import make_engine, read_scope
+from storage.query import parse_window
+from storage.revenue import revenue
+from storage.types import utcnow
+
+WINDOWS = ("1d", "7d", "30d", "90d", "180d", "365d", "2025-06-01..2025-09-30")
+
+
+def main() -> None:
+    """Measure each window `repeat` times after one warm-up run."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    engine = make_engine(args.url)
+    now = utcnow()
+    deps = Deps(settings=Settings(database_url=args.url, finance_user_ids=frozenset({"UFIN"}),
+                                  slack_signing_secret=SecretStr("bench")), engine=engine, clock=lambda: now)
+    with engine.connect() as conn:
+        sizes = [int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
+                 for t in ("customer", "mrr_movement", "mrr_hour")]
+    print(f"{engine.dialect.name}: {sizes[0]:,} customers, {sizes[1]:,} movements, {sizes[2]:,} hourly rows")
+    print(f"{'window':>22} {'figures p50':>11} {'max':>7} {'answer p50':>10} {'max':>7}")
+    for label in WINDOWS:
+        window = parse_window(label, now=now)
+        figures: list[float] = []
+        answers: list[float] = []
+        for _ in range(args.repeat + 1):
+            start = time.perf_counter()
+            with read_scope(engine) as session:
+                revenue(session=session, since=window.since or now, until=window.until or now)
+            middle = time.perf_counter()
+            render_mrr(deps, label, "UFIN")
+            figures.append((middle - start) * 1000)
+            answers.append((time.perf_counter() - middle) * 1000)
+        figures, answers = figures[1:], answers[1:]
+        print(f"{label:>22} {statistics.median(figures):>11.1f} {max(figures):>7.1f} "
+              f"{statistics.median(answers):>10.1f} {max(answers):>7.1f}")
+
+
+if __name__ == "__main__":
+    main()
