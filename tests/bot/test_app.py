@@ -77,5 +77,5 @@ def test_the_manifest_declares_both_commands_events_and_the_scopes_the_code_uses
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "files:write", "app_mentions:read"} <= scopes
     assert scopes <= {"commands", "chat:write", "files:write", "app_mentions:read", "channels:history",
-                      "groups:history"}
+                      "groups:history", "users:read"}
 
