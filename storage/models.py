@@ -3,47 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from storage.columns import MovementKind as MovementKind
+from storage.columns import PayoutStatus as PayoutStatus
+from storage.columns import Status as Status
+from storage.columns import bigint as _bigint
+from storage.columns import ts as _ts
 from storage.types import UTCDateTime, utcnow
-
-
-class Status(StrEnum):
-    """Stripe's subscription states."""
-
-    active = "active"
-    trialing = "trialing"
-    past_due = "past_due"
-    unpaid = "unpaid"
-    paused = "paused"
-    incomplete = "incomplete"
-    canceled = "canceled"
-
-
-class PayoutStatus(StrEnum):
-    """Stripe's payout states."""
-
-    pending = "pending"
-    in_transit = "in_transit"
-    paid = "paid"
-    failed = "failed"
-    canceled = "canceled"
-
-
-def _bigint(*, default: int | None = 0) -> Any:
-    """A 64-bit integer column: money in minor units and running totals outgrow 32 bits."""
-    if default is None:
-        return Field(sa_column=Column(BigInteger, nullable=False))
-    return Field(default=default, sa_column=Column(BigInteger, nullable=False, server_default=str(default)))
-
-
-def _ts(*, nullable: bool = False, index: bool = False) -> Any:
-    """A UTC timestamp column."""
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
 class Customer(SQLModel, table=True):
@@ -176,16 +146,6 @@ class CustomerHour(SQLModel, table=True):
     hour: str = Field(primary_key=True, max_length=13)
     signups: int = _bigint()
     cancellations: int = _bigint()
-
-
-class MovementKind(StrEnum):
-    """ChartMogul's kinds of MRR movement."""
-
-    new = "new"
-    expansion = "expansion"
-    contraction = "contraction"
-    churn = "churn"
-    reactivation = "reactivation"
 
 
 class MrrMovement(SQLModel, table=True):
@@ -353,3 +313,66 @@ class SyncClock(SQLModel, table=True):
     row_id: int = Field(primary_key=True)
     field: str = Field(primary_key=True, max_length=32)
     at: datetime = _ts()
+
+
+class AlertRule(SQLModel, table=True):
+    """A channel's real-time alert: what fires it (kind and filters), who made it, its quiet hours and its health."""
+
+    __tablename__ = "alert_rule"
+    __table_args__ = (Index("ix_alert_rule_live", "active", "paused"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    filters: str = Field(default="", max_length=500)
+    channel_id: str = Field(max_length=32)
+    team_id: str | None = Field(default=None, max_length=32)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = _ts()
+    show_mrr: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    quiet_start: str | None = Field(default=None, max_length=5)
+    quiet_end: str | None = Field(default=None, max_length=5)
+    timezone: str = Field(max_length=64)
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true")))
+    paused: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    removed_by: str | None = Field(default=None, max_length=32)
+    removed_at: datetime | None = _ts(nullable=True)
+    broken_reason: str | None = Field(default=None, max_length=64)
+    broken_at: datetime | None = _ts(nullable=True)
+    last_fired_at: datetime | None = _ts(nullable=True)
+
+
+class AlertOutbox(SQLModel, table=True):
+    """One alert to post, written in the transaction that made the change; claimed by one poster (`batch`)."""
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (
+        Index("ix_alert_outbox_due", "status", "due_at"),
+        Index("ix_alert_outbox_channel", "channel_id", "status", "id"),
+        Index("ix_alert_outbox_batch", "batch"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(sa_column=Column(Integer, ForeignKey("alert_rule.id", ondelete="CASCADE"), nullable=False))
+    channel_id: str = Field(max_length=32)
+    kind: str = Field(max_length=16)
+    source: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _ts()
+    due_at: datetime = _ts()
+    status: str = Field(default="pending", max_length=16)  # pending | claimed | posted | failed
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    batch: str | None = Field(default=None, max_length=32)
+    claimed_at: datetime | None = _ts(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=128)
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    message_ts: str | None = Field(default=None, max_length=32)
+    posted_at: datetime | None = _ts(nullable=True)
+    error: str | None = Field(default=None, max_length=200)
+
+
+class AlertChannel(SQLModel, table=True):
+    """When a channel may get its next alert message: Slack allows about one a second per channel."""
+
+    __tablename__ = "alert_channel"
+
+    channel_id: str = Field(primary_key=True, max_length=32)
+    next_at: datetime = _ts()

@@ -6,7 +6,7 @@ summing them. `chart_fallback` remembers, for every replica, a workspace whose S
 chart or data table, so it gets the text and table version for a day instead of a failed post each time.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
