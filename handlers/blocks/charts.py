@@ -199,3 +199,40 @@ def _data_table_as_table(block: Block) -> Block:
     body = [[raw_cell(str(c.get("text") or _number(c["value"]))) if c["type"] == "raw_number" else c
              for c in row] for row in rows[1:TABLE_ROWS]]
     return table(head, body)
+
+
+def with_digest_trend(msg: Message, trend: Trend) -> Message:
+    """The daily digest with its last days' signups and churn as bars (and in words) under the day's counts."""
+    cats = [category(trend, i) for i in range(len(trend.buckets))]
+    bars = chart(f"Signups and churn, last {len(trend.buckets)} days", "bar", cats,
+                 {"New": [b.signups for b in trend.buckets], "Churned": [b.churned for b in trend.buckets]},
+                 x_label="Day (UTC)", y_label="Customers")
+    blocks = list(msg["blocks"])
+    at = min(3, len(blocks))  # after the header, the day's counts and their time line
+    return {**msg, "blocks": [*blocks[:at], bars, context(escape(clip(trend_figures(trend), TEXT))), *blocks[at:]]}
+
+
+def home_trend_blocks(trend: Trend, *, tables: bool = True) -> list[Block]:
+    """App Home's trend (views cannot hold charts): the figures, a line of ▁▃▇ per series and a data table by week.
+
+    `tables=False` leaves the data table out, for workspaces that refuse it (charts_send remembers them).
+    """
+    per = period_words(trend)
+    lines = [f"*New* `{sparkline([b.signups for b in trend.buckets])}` {trend.signups:,}",
+             f"*Churned* `{sparkline([b.churned for b in trend.buckets])}` {trend.churned:,}",
+             f"*Customers* `{sparkline([b.customers for b in trend.buckets])}` "
+             f"{trend.customers_before:,} → {trend.buckets[-1].customers:,}"]
+    blocks: list[Block] = [header(f"Last {len(trend.buckets)} {_UNIT_WORDS[trend.unit][1]}"),
+                           section(trend_summary(trend) + "\n" + "\n".join(lines))]
+    if tables:
+        head = [{"type": "raw_text", "text": f"{per.capitalize()} of"}] + [
+            {"type": "raw_text", "text": name} for name in ("New", "Churned", "Net", "Customers")]
+        rows = [[{"type": "raw_text", "text": category(trend, i)},
+                 *[{"type": "raw_number", "value": v, "text": f"{v:,}" if k != 2 else signed(v)}
+                   for k, v in enumerate((b.signups, b.churned, b.net, b.customers))]]
+                for i, b in enumerate(trend.buckets)]
+        blocks.append({"type": "data_table", "caption": f"Signups and churn per {per}", "rows": [head, *rows],
+                       "page_size": min(len(rows), 13)})
+    else:
+        blocks.append(context(escape(clip(trend_figures(trend), TEXT))))
+    return blocks

@@ -14,7 +14,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
+from handlers.blocks.charts import with_digest_trend
 from handlers.blocks.digest import broken_notice, digest_message, export_values
+from handlers.charts_send import post_message
 from handlers.digests.schedule import latest_due
 from storage.db import session_scope
 from storage.digests import (
@@ -28,6 +30,8 @@ from storage.digests import (
     record_posted,
     record_skipped,
 )
+from storage.query import Query
+from storage.trends import customer_trend
 from storage.writes import record_audit
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,7 @@ CLAIM_TIMEOUT = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 TICK_SECONDS = 30.0
 BROKEN_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+TREND_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -116,15 +121,19 @@ def _deliver(
             return Outcome(sub.channel_id, day, "found", f"ts {earlier}")
     with session_scope(deps.engine) as session:
         content = digest_content(session=session, until=instant)
+        trend = None if content.quiet else customer_trend(
+            session=session, query=Query(), since=instant - timedelta(days=TREND_DAYS - 1), until=instant)
     if content.quiet and sub.quiet_skip:
         with session_scope(deps.engine, write=True) as session:
             record_skipped(session=session, claim=claim, reason="quiet day (quiet:skip)")
         return Outcome(sub.channel_id, day, "quiet", "no signups or churn; quiet:skip")
     message = digest_message(content, local_day=day, tz=ZoneInfo(sub.timezone), product_url=deps.settings.product_url,
                              exports=export_values(content))
-    try:
-        response = client.chat_postMessage(
-            channel=sub.channel_id, text=message["text"], blocks=message["blocks"], unfurl_links=False,
+    if trend is not None:
+        message = with_digest_trend(message, trend)
+    try:  # without the chart where the workspace refuses chart blocks
+        response = post_message(
+            deps, client, team_id=_team(client), channel=sub.channel_id, msg=message, unfurl_links=False,
             metadata={"event_type": EVENT_TYPE,
                       "event_payload": {"subscription_id": sub.id, "local_day": day.isoformat()}})
     except SlackApiError as exc:
@@ -135,6 +144,14 @@ def _deliver(
     _finish_posted(deps, claim, sub, ts, now)
     log.info("digest for channel %s on %s posted (ts %s)", sub.channel_id, day, ts)
     return Outcome(sub.channel_id, day, "posted", f"ts {ts}")
+
+
+def _team(client: WebClient) -> str:
+    """The workspace the bot token belongs to (chart refusals are remembered per workspace), '' when unknown."""
+    try:
+        return str(client.auth_test().get("team_id") or "")
+    except Exception:  # the post itself will say what is wrong with Slack
+        return ""
 
 
 def _finish_posted(deps: Deps, claim: Claim, sub: Subscription, ts: str, now: datetime) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from handlers.blocks.charts import chart, has_charts, sparkline, trend_message, without_charts
+from handlers.blocks.charts import chart, has_charts, home_trend_blocks, sparkline, trend_message, without_charts
 from handlers.blocks.limits import validate_message, validate_view
 from storage.trends import Bucket, Trend, bucket_edges
 
@@ -172,3 +172,18 @@ def test_without_charts_turns_a_data_table_and_an_unmatched_chart_into_todays_bl
     validate_message(plain)
     assert [b["type"] for b in plain["blocks"]] == ["table", "section", "section"]
     assert "*Other*" in plain["blocks"][1]["text"]["text"]
+
+
+def test_home_trend_blocks_fit_a_home_view_with_and_without_the_data_table() -> None:
+    trend = _trend(NOW - timedelta(weeks=11), value=HUGE)
+    assert len(trend.buckets) == 12
+    blocks = home_trend_blocks(trend)
+    validate_view({"type": "home", "blocks": blocks})
+    table = blocks[-1]
+    assert table["type"] == "data_table"
+    assert len(table["rows"]) == 13
+    assert table["rows"][1][3]["text"] == f"{HUGE - HUGE // 2:+,}"
+    plain = home_trend_blocks(trend, tables=False)
+    validate_view({"type": "home", "blocks": plain})
+    assert not any(b["type"] in ("data_table", "data_visualization") for b in plain)
+    assert "`▁▁▁" in plain[1]["text"]["text"]
