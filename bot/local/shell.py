@@ -16,6 +16,13 @@ from slack_bolt.request import BoltRequest
 
 from bot.app import create_app
 from bot.deps import Deps
+from bot.local.requests import (
+    block_suggestion_body,
+    message_shortcut_body,
+    shortcut_body,
+    view_action_of,
+    view_submission_body,
+)
 from bot.local.slack_double import (
     SlackDouble,
     block_action_body,
@@ -23,6 +30,15 @@ from bot.local.slack_double import (
     sign_slack_request,
     slash_command_body,
     view_action_body,
+)
+from bot.local.surfaces import (
+    external_select,
+    parse_fields,
+    pick_option,
+    show_errors,
+    show_options,
+    show_view,
+    submitted_values,
 )
 from bot.local.terminal import find_button, render_message, render_view
 from bot.settings import Settings
@@ -35,6 +51,10 @@ HELP = """Type a slash command (/customers search acme, /finance balance), or:
   click LABEL     press a button of the last answer (click Next, click Export CSV)
   home            open the App Home tab
   mention TEXT    mention the bot in a thread (mention export status:canceled)
+  shortcut find   the "Find a customer" shortcut; then `type quokk`, `pick 1` (or a label), `submit`
+  shortcut lookup TEXT   the "Look up customers" shortcut on a message saying TEXT
+  search TEXT     the App Home search box
+  submit [BLOCK=VALUE ...]   submit the open modal (`submit digest_time=08:30`)
   as USER_ID      act as another Slack user (permissions are checked on whoever acts)
   help, quit"""
 
@@ -54,6 +74,8 @@ class Shell:
         self.deps = Deps(settings=local, engine=deps.engine, clock=deps.clock)
         self.app = create_app(self.deps, process_before_response=True)
         self.last: dict[str, Any] | None = None
+        self.modal: dict[str, Any] | None = None  # the open modal, as Slack hands it back (id, hash)
+        self.options: list[dict[str, Any]] = []
         self.seen = self.uploads_seen = self.replies_seen = 0
         self.turn = 0
         self.failed = False
@@ -83,6 +105,18 @@ class Shell:
             self.dispatch(event_body({"type": "app_mention", "user": self.user_id, "channel": SHELL_CHANNEL,
                                       "text": f"<@U0BOT> {rest}", "ts": "1732430000.000001",
                                       "thread_ts": "1732430000.000001"}))
+        elif word == "shortcut":
+            self.shortcut(rest)
+        elif word == "type":
+            self.type_into(rest)
+        elif word == "pick":
+            self.pick(rest)
+        elif word == "submit":
+            self.submit(rest)
+        elif word == "search":
+            home = {"type": "home", "id": "V0HOME", "blocks": []}
+            self.dispatch(view_action_of({"type": "plain_text_input", "action_id": "home_search", "value": rest},
+                                         user_id=self.user_id, view=home))
         elif word == "as":
             self.user_id = rest.strip() or self.user_id
             self.console.print(f"now acting as {self.user_id}", style="dim")
@@ -107,6 +141,10 @@ class Shell:
         if "url" in button:
             self.console.print(f"(opens {button['url']} in the browser)", style="dim")
         self._next_turn()
+        if (self.last or {}).get("type") == "modal" and self.modal is not None:
+            action = {"type": "button", "action_id": button["action_id"], "value": button.get("value", "")}
+            self.dispatch(view_action_of(action, user_id=self.user_id, view=self.modal))
+            return
         if (self.last or {}).get("type") == "home":  # a click in App Home has no channel and no response_url
             self.dispatch(view_action_body(button["action_id"], button.get("value", ""), user_id=self.user_id))
             return
@@ -114,22 +152,77 @@ class Shell:
         self.dispatch(block_action_body(button["action_id"], button.get("value", ""), user_id=self.user_id,
                                         channel_id=SHELL_CHANNEL, response_url=url))
 
+    def shortcut(self, rest: str) -> None:
+        """`find` opens the typeahead modal; `lookup TEXT` runs the message shortcut on a message saying TEXT."""
+        which, _, text = rest.partition(" ")
+        if which == "find":
+            self.dispatch(shortcut_body("find_customer", user_id=self.user_id))
+        elif which == "lookup":
+            self._next_turn()
+            self.dispatch(message_shortcut_body("lookup_customers", text, user_id=self.user_id,
+                                                channel_id=SHELL_CHANNEL, response_url=self.slack.response_url(
+                                                    f"t{self.turn}")))
+        else:
+            self._fail("shortcut find, or shortcut lookup TEXT")
+
+    def type_into(self, text: str) -> None:
+        """Type into the open modal's typeahead and list what it offers."""
+        select = external_select(self.modal or {})
+        if self.modal is None or select is None:
+            self._fail("no typeahead open; try `shortcut find`")
+            return
+        self.options = self.dispatch(block_suggestion_body(select["action_id"], text, user_id=self.user_id,
+                                                           view=self.modal, block_id=select["block_id"])) \
+            .get("options") or []
+        show_options(self.options, self.console)
+
+    def pick(self, wanted: str) -> None:
+        """Choose one of the options listed by `type` (by number or label)."""
+        select, chosen = external_select(self.modal or {}), pick_option(self.options, wanted)
+        if self.modal is None or select is None or chosen is None:
+            self._fail(f"no option {wanted!r}; `type` some letters first")
+            return
+        action = {"type": "external_select", "action_id": select["action_id"], "block_id": select["block_id"],
+                  "selected_option": chosen}
+        self.dispatch(view_action_of(action, user_id=self.user_id, view=self.modal))
+
+    def submit(self, fields: str) -> None:
+        """Submit the open modal: each input keeps its initial value unless BLOCK=VALUE says otherwise."""
+        if self.modal is None or not self.modal.get("submit"):
+            self._fail("no modal with a submit button is open")
+            return
+        values = submitted_values(self.modal, parse_fields(fields), SHELL_CHANNEL)
+        self.dispatch(view_submission_body(self.modal, values, user_id=self.user_id))
+
+    def _fail(self, text: str) -> None:
+        """Say what went wrong with the input and mark the session failed."""
+        self.console.print(text, style="red")
+        self.failed = True
+
     def _next_turn(self) -> None:
         """A new response_url per request, so each turn's replies are shown once."""
         self.turn += 1
         self.replies_seen = 0
 
-    def dispatch(self, body: bytes) -> None:
-        """Sign and dispatch a request through the App, then show everything the bot sent to Slack."""
+    def dispatch(self, body: bytes) -> dict[str, Any]:
+        """Sign and dispatch a request through the App, show everything the bot sent to Slack; the ack's JSON."""
         headers: dict[str, str | Sequence[str]] = dict(sign_slack_request(body, SHELL_SECRET))
         headers["content-type"] = ("application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded")
         response = self.app.dispatch(BoltRequest(body=body.decode(), headers=headers))
         if response.status != 200:
             self.console.print(f"the app answered HTTP {response.status}: {response.body}", style="red")
             self.failed = True
-        if response.body:
-            self._show(json.loads(response.body), "reply")
+        answer: dict[str, Any] = json.loads(response.body) if response.body.startswith("{") else {}
+        if answer.get("response_action") == "errors":
+            show_errors(answer.get("errors") or {}, self.console)
+            self.failed = True
+        elif answer.get("response_action") in ("update", "push"):
+            self.modal = {**answer["view"], "id": (self.modal or {}).get("id", "V0MODAL")}
+            show_view(answer["view"], self.console, heading="Modal")
+        elif answer.get("text") or answer.get("blocks"):
+            self._show(answer, "reply")
         self._drain()
+        return answer
 
     def _drain(self) -> None:
         """Render what reached the local Slack during this turn: replies, channel posts, Home views, files."""
@@ -143,6 +236,10 @@ class Shell:
                 self._show(call.params, f"posted in {call.params.get('channel', '')}")
             elif call.method == "views.publish":
                 render_view(call.params["view"], self.console)
+                self.last = call.params["view"]
+            elif call.method in ("views.open", "views.update", "views.push") and call.ok and call.result:
+                self.modal = call.result["view"]
+                show_view(call.params["view"], self.console, heading="Modal")
                 self.last = call.params["view"]
         self.seen = len(calls)
         uploads = self.slack.uploads
