@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from handlers import home_search
+from handlers import alert_form, home_search
 from handlers.blocks.common import Message, notice
 from handlers.blocks.customers import customer_card
 from handlers.blocks.modals import (
@@ -194,3 +194,4 @@ def register(app: App, deps: Deps) -> None:
 
     home_search.register(app, deps)  # the App Home search box and the digest form come with the shortcuts
     digest_form.register(app, deps)
+    alert_form.register(app, deps)  # hands submissions to handlers.alerts.create_rule once alerts exist
