@@ -116,7 +116,6 @@ class SlackDouble:
         self._failures: dict[str, list[_Failure]] = {}
         self._delays: dict[str, list[float]] = {}
         self._released = threading.Event()
-        self.refused_blocks: frozenset[str] = frozenset()  # block types this workspace answers invalid_blocks for
 
     # lifecycle and addresses
 
@@ -236,11 +235,6 @@ class SlackDouble:
             self._delays.clear()
             self._released.set()
 
-    def refuse_blocks(self, *types: str) -> None:
-        """Answer invalid_blocks (a 400 from a response_url) for messages and views carrying these block types."""
-        with self._cond:
-            self.refused_blocks = frozenset(types)
-
     def not_in_channel(self, channel_id: str) -> None:
         """Make the bot a non-member of `channel_id` until it calls conversations.join."""
         with self._cond:
@@ -257,7 +251,6 @@ class SlackDouble:
             self._calls.clear()
             for mapping in (self._responses, self._failures, self._delays):
                 mapping.clear()
-            self.refused_blocks = frozenset()
             self.workspace.reset()
 
     # serving
@@ -276,8 +269,6 @@ class SlackDouble:
                 reply = self._api(name, _decode_params(url.query, headers, body), headers)
             elif kind == "upload" and self.workspace.receive_upload(name, body):
                 reply = (200, {"Content-Type": "text/plain"}, f"OK - {len(body)}".encode())
-            elif kind == "response" and _carries(_loads_or_text(body), self.refused_blocks):
-                reply = (400, {"Content-Type": "text/plain"}, b"invalid_blocks")
             elif kind == "response":
                 self._responses.setdefault(name, []).append(_loads_or_text(body))
                 reply = (200, {"Content-Type": "text/plain"}, b"ok")
@@ -297,8 +288,6 @@ class SlackDouble:
                 extra["Retry-After"] = str(failure.retry_after)
         elif failure is not None:
             status, data = 200, slack_error(failure.error or "fatal_error")
-        elif _carries(params.get("view") if method == "views.publish" else params, self.refused_blocks):
-            status, data = 200, slack_error("invalid_blocks")
         elif not self.workspace.knows(method):
             status, data = 200, slack_error("unknown_method")
         elif not call.token:
@@ -321,13 +310,6 @@ class SlackDouble:
         if failure.remaining <= 0:
             queue.pop(0)
         return failure
-
-def _carries(payload: Any, types: frozenset[str]) -> bool:
-    """True when a message or view payload holds a block of one of these types."""
-    blocks = payload.get("blocks") if isinstance(payload, dict) else None
-    return bool(types) and isinstance(blocks, list) and any(
-        isinstance(b, dict) and b.get("type") in types for b in blocks)
-
 
 def _json(status: int, data: JSONDict, extra: dict[str, str] | None = None) -> Reply:
     """A JSON reply."""
