@@ -36,7 +36,7 @@ json_values = st.recursive(
     | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12)
-hostile = st.sampled_from([
+hostile: st.SearchStrategy[Any] = st.sampled_from([
     None, True, False, -1, 0, 1, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 10**12, 10**12 + 1, 1.5, "", " ", "\x00",
     "Acme\x00", "\ud800", "x" * 600, "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-02T00:00:00Z",
     "2026-11-24T11:00:00Z", "2026-11-24T11:00:00", "ZZZ", "usd", "EUR", "a@b", "nobody", "two words@x.example",
