@@ -1,173 +1,155 @@
-"""Customer queries: filtered lists, counts and the detail card (see also storage.search, storage.signals)."""
+"""Customer queries: filtered, planned lists, counts and the detail card (see also storage.search, storage.signals)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, func, or_, text
 from sqlalchemy import select as sa_select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import Alias
+from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import Session, col, select
 
-from storage.hourly import window_count
-from storage.models import Customer, Payment, SeatChange, SeatCount, Status, StatusCount
+from storage.conditions import SORT_COLUMNS, kept_count, planned_conditions
+from storage.conditions import count_customers as count_customers
+from storage.conditions import count_statement as count_statement
+from storage.conditions import customer_conditions as customer_conditions
+from storage.conditions import sort_columns as sort_columns
+from storage.conditions import window_conditions as window_conditions
+from storage.estimate import gather, term_matches
+from storage.models import Customer, Payment, SeatChange, Status
 from storage.paging import Page, PageRequest, build_page, keyset
-from storage.query import Query, Window, reject_control
-from storage.search import COUNT_CAP, probe_matches, term_condition
+from storage.plan import SCAN_CAP, WALK_BUDGET, Count, Estimates, Kind, Plan, choose, count_groups
+from storage.query import Query, reject_control
+from storage.search import COUNT_CAP, term_condition
 from storage.types import UTCDateTime
-
-_SORT_COLUMNS: dict[str, Any] = {
-    "created": Customer.created_at,
-    "seats": Customer.seats,
-    "organization": Customer.organization,
-    "canceled": Customer.canceled_at,
-}
-
-
-def window_conditions(column: Any, window: Window) -> list[ColumnElement[bool]]:
-    """since <= column < until, for whichever ends are set."""
-    conditions: list[ColumnElement[bool]] = []
-    if window.since is not None:
-        conditions.append(column >= window.since)
-    if window.until is not None:
-        conditions.append(column < window.until)
-    return conditions
-
-
-def customer_conditions(
-    session: Session, query: Query, *, scan_terms: frozenset[str] = frozenset(), for_page: bool = False
-) -> list[ColumnElement[bool]]:
-    """The WHERE clauses a query stands for (shared by lists, counts and exports).
-
-    For a page sorted by name or seats, the status test is written so the planner walks the sort index instead of
-    collecting every row of a common status and sorting them (`status || ''` hides the status index).
-    """
-    conditions = [term_condition(session, term, scan=term in scan_terms) for term in query.terms]
-    if query.statuses:
-        status = col(Customer.status)
-        hide = for_page and query.sort.key in ("organization", "seats")
-        conditions.append((status.concat("") if hide else status).in_(query.statuses))
-    if query.seats_min is not None and query.seats_min == query.seats_max:
-        conditions.append(col(Customer.seats) == query.seats_min)  # equality lets (seats, created_at) order too
-    else:
-        if query.seats_min is not None:
-            conditions.append(col(Customer.seats) >= query.seats_min)
-        if query.seats_max is not None:
-            conditions.append(col(Customer.seats) <= query.seats_max)
-    conditions += window_conditions(col(Customer.created_at), query.created)
-    if query.canceled:
-        conditions.append(col(Customer.status) == Status.canceled.value)
-        conditions += window_conditions(col(Customer.canceled_at), query.canceled)
-    if query.sort.key == "canceled":
-        conditions.append(col(Customer.canceled_at).is_not(None))
-    return conditions
-
-
-def sort_columns(query: Query) -> tuple[Any, Any]:
-    """ORDER BY for a query: its sort key in its direction, then id the same way (a stable tie-breaker)."""
-    column = _SORT_COLUMNS[query.sort.key]
-    if query.sort.descending:
-        return column.desc(), col(Customer.id).desc()
-    return column.asc(), col(Customer.id).asc()
-
-
-def count_customers(*, session: Session, query: Query) -> int:
-    """How many customers match; status, seat and window-only queries are answered from the running counts."""
-    return int(session.exec(select(count_statement(session=session, query=query))).one())
-
-
-def count_statement(*, session: Session, query: Query) -> ScalarSelect[int]:
-    """The count of a query's matches as a scalar subquery, from the trigger-kept totals where they can answer."""
-    if not (query.terms or query.created or query.canceled or query.sort.key == "canceled"):
-        # status and seat filters only: sum the trigger-kept totals
-        total = _status_total(query.statuses)
-        if query.seats_min is None and query.seats_max is None:
-            return total
-        if query.seats_max is None and query.seats_min is not None:
-            # an open range (`seats:>10`) spans most (status, seats) pairs: subtracting the few below it reads less
-            return select(total - _seat_total(query.statuses, below=query.seats_min)).scalar_subquery()
-        return _seat_total(query.statuses, low=query.seats_min, high=query.seats_max)
-
-    def rows_in(part: Query) -> ScalarSelect[int]:
-        return select(func.count()).where(*customer_conditions(session, part)).scalar_subquery()
-
-    if not (query.terms or query.seats_min is not None or query.seats_max is not None):
-        if query.created and not (query.canceled or query.statuses or query.sort.key == "canceled"):
-            return window_count(kind="signups", window=query.created,
-                                count_rows=lambda part: rows_in(query.with_window(created=part)))
-        if query.canceled and not query.created and set(query.statuses) <= {Status.canceled.value}:
-            return window_count(kind="cancellations", window=query.canceled,
-                                count_rows=lambda part: rows_in(query.with_window(canceled=part)))
-    return rows_in(query)
-
-
-def _status_total(statuses: tuple[str, ...]) -> ScalarSelect[int]:
-    """Customers in these statuses (all when none are given), from the per-status totals."""
-    totals = select(func.coalesce(func.sum(StatusCount.customers), 0))
-    if statuses:
-        totals = totals.where(col(StatusCount.status).in_(statuses))
-    return totals.scalar_subquery()
-
-
-def _seat_total(statuses: tuple[str, ...], *, low: int | None = None, high: int | None = None,
-                below: int | None = None) -> ScalarSelect[int]:
-    """Customers in these statuses with seats in [low, high] (or under `below`), from the (status, seats) totals."""
-    kept = select(func.coalesce(func.sum(SeatCount.customers), 0))
-    if statuses:
-        kept = kept.where(col(SeatCount.status).in_(statuses))
-    if low is not None:
-        kept = kept.where(col(SeatCount.seats) >= low)
-    if high is not None:
-        kept = kept.where(col(SeatCount.seats) <= high)
-    if below is not None:
-        kept = kept.where(col(SeatCount.seats) < below)
-    return kept.scalar_subquery()
 
 
 def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page[Customer]:
-    """A page of customers matching the query, in its sort order, with the total count."""
-    column = _SORT_COLUMNS[query.sort.key]
-    probes = {term: probe_matches(session, term) for term in query.terms}
-    common = frozenset(term for term, found in probes.items() if found is None or found > COUNT_CAP)
-    only_term = len(probes) == 1 and not (query.statuses or query.seats_min is not None or query.seats_max is not None
-                                          or query.created or query.canceled or query.sort.key == "canceled")
-    # When the count is exact, it rides along with the page as a subquery: one round trip instead of two.
-    counted = not common and not only_term
-    extra = [count_statement(session=session, query=query).label("total")] if counted else []
-    stmt = select(Customer, *extra).where(*customer_conditions(session, query, scan_terms=common, for_page=True))
-    sort_by = column
-    if probes and not common and session.get_bind().dialect.name == "postgresql":
-        # Every term is rare (at most COUNT_CAP matches): collect them from the trigram index, then sort. Behind
-        # coalesce the sort index cannot lure the planner into testing every row when it misjudges a rare term
-        # (10k customers, no match: 16 ms walking the index instead of 0.5 ms).
-        sort_by = func.coalesce(column, column)
-    stmt, backwards = keyset(
-        stmt, column=sort_by, id_column=col(Customer.id), descending=query.sort.descending, page=page
-    )
-    fetched = list(session.exec(stmt))
-    rows: list[Customer] = [r[0] for r in fetched] if counted else fetched
-    total: int | None = int(fetched[0][1]) if counted and fetched else None  # an empty page counts on its own
-    attr = column.key
+    """A page of customers matching the query, in its sort order, with the total count (planned: storage.plan)."""
+    return planned_page(session=session, query=query, page=page)[0]
+
+
+def choose_plan(*, session: Session, query: Query) -> Plan:
+    """The plan a question gets, from the estimates gathered for it (the bench prints it beside the slow ones)."""
+    kept = kept_count(session=session, query=query)
+    return choose(query, gather(session, query, cap=COUNT_CAP), cap=COUNT_CAP, kept_count=kept is not None)
+
+
+def planned_page(*, session: Session, query: Query, page: PageRequest) -> tuple[Page[Customer], Plan]:
+    """Estimate, choose a plan, then read the page and its count the way the plan says."""
+    est = gather(session, query, cap=COUNT_CAP)
+    kept = kept_count(session=session, query=query)
+    plan = choose(query, est, cap=COUNT_CAP, kept_count=kept is not None)
+    column = SORT_COLUMNS[query.sort.key]
+    found: tuple[int, bool] | None = None  # (count, capped) when the plan already knows it
+    conditions = planned_conditions(session, query, visible=plan.visible,
+                                    ids=est.term_ids if plan.kind is Kind.ids else None)
+    if plan.kind is Kind.ids and est.term_ids is None:  # more than the probe's cap, fewer than SCAN_CAP estimated
+        more = term_matches(session, query.terms, cap=SCAN_CAP)
+        if more is None:
+            plan = replace(plan, kind=Kind.scan, why=f"{plan.why}; over {SCAN_CAP:,}: scan")
+        else:
+            conditions = planned_conditions(session, query, visible=plan.visible, ids=more)
+    if plan.kind is Kind.scan:
+        table, adapt = _unindexed()
+        hidden = [adapt(c) for c in planned_conditions(session, query, visible=frozenset())]
+        matched = list(session.connection().execute(select(table.c.id).where(*hidden).limit(SCAN_CAP + 1))
+                       .scalars())
+        if len(matched) <= SCAN_CAP:
+            conditions, found = [col(Customer.id).in_(matched)], (len(matched), False)
+        else:  # far more matched than estimated: keep the first page during a scan instead
+            plan, found = replace(plan, kind=Kind.top, why=f"{plan.why}; over {SCAN_CAP:,}: top"), (COUNT_CAP, True)
+    walked = _walk(session, query, plan, page) if plan.kind is Kind.walk else None
+    if walked is not None:
+        rows, backwards = walked
+    else:
+        if plan.kind is Kind.walk:  # the walk's budget ran out before the page was full
+            plan = replace(plan, kind=Kind.top, visible=frozenset(), why=f"{plan.why}; walk ran short: top")
+        entity: Any = Customer
+        if plan.kind is Kind.top:  # every row once, keeping the first page in sort order (a bounded sort)
+            table, adapt = _unindexed()
+            entity = aliased(Customer, table)
+            conditions = [adapt(c) for c in planned_conditions(session, query, visible=frozenset())]
+        sort_by = getattr(entity, column.key)
+        stmt, backwards = keyset(select(entity).where(*conditions), column=func.coalesce(sort_by, sort_by),
+                                 id_column=entity.id, descending=query.sort.descending, page=page)
+        rows = list(session.exec(stmt))
+    total, capped = found or _total(session, query, plan, est, kept=kept, conditions=conditions)
 
     def key(row: Customer) -> tuple[Any, int]:
-        return getattr(row, attr), row.id or 0
+        return getattr(row, column.key), row.id or 0
 
-    found = next(iter(probes.values())) if only_term else None
-    if found is not None:  # the probe already counted this one-term search (up to the cap): don't count it twice
-        return build_page(rows, total=min(found, COUNT_CAP), page=page, backwards=backwards, key=key,
-                          capped=found > COUNT_CAP)
-    if common:  # thousands match: count up to the cap ("1,000+") instead of counting them all
-        # Driven by the trigram index, this stops after COUNT_CAP + 1 matches however rare the other filters are.
-        # Short terms have no trigrams: their count scans too, stopping at the cap (a GIN scan would read it all).
-        short = frozenset(term for term, found in probes.items() if found is None)
-        conditions = customer_conditions(session, query, scan_terms=short)
-        capped = select(Customer.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
-        total = int(session.exec(select(func.count()).select_from(capped)).one())
-        return build_page(rows, total=min(total, COUNT_CAP), page=page, backwards=backwards, key=key,
-                          capped=total > COUNT_CAP)
-    return build_page(rows, total=count_customers(session=session, query=query) if total is None else total,
-                      page=page, backwards=backwards, key=key)
+    return build_page(rows, total=total, page=page, backwards=backwards, key=key, capped=capped), plan
+
+
+def _walk(session: Session, query: Query, plan: Plan, page: PageRequest) -> tuple[list[Customer], bool] | None:
+    """Walk at most WALK_BUDGET rows of the sort's index from the cursor, testing each; None if the page ran short.
+
+    The budget bounds what a misjudged walk costs (matches clustered away from the start of the sort order, as
+    `orchid sort:name` is): a walk that runs short gives way to one scan.
+    """
+    column = SORT_COLUMNS[query.sort.key]
+    inner = select(Customer).where(*planned_conditions(session, query, visible=plan.visible, only_visible=True))
+    inner, backwards = keyset(inner, column=column, id_column=col(Customer.id), descending=query.sort.descending,
+                              page=page)
+    sub = inner.limit(WALK_BUDGET).subquery()
+    adapt = ClauseAdapter(sub).traverse
+    stmt = select(aliased(Customer, sub)).where(
+        *(adapt(c) for c in planned_conditions(session, query, visible=frozenset()))).limit(page.size + 1)
+    descending = query.sort.descending != backwards
+    if session.get_bind().dialect.name == "postgresql":  # it keeps the subquery's order and says so
+        stmt = stmt.order_by(*((c.desc() if descending else c.asc()) for c in (sub.c[column.key], sub.c.id)))
+    # SQLite streams the subquery in its order; an outer ORDER BY would make it sort the whole budget first.
+    rows: list[Customer] = list(session.exec(stmt))
+    if len(rows) <= page.size:
+        return None
+    rows.sort(key=lambda row: (getattr(row, column.key), row.id or 0), reverse=descending)
+    return rows, backwards
+
+
+class _Unindexed(Alias):
+    """The customer table read row by row in storage order: `customer AS scanned NOT INDEXED` on SQLite.
+
+    Hiding the conditions is not enough there: SQLite may still read a whole index and look up every row it lists,
+    one random read each, which costs many times a scan.
+    """
+
+    inherit_cache = True
+
+
+@compiles(_Unindexed, "sqlite")
+def _not_indexed(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    """Add NOT INDEXED where the alias appears in a FROM clause."""
+    rendered: str = compiler.visit_alias(element, **kw)
+    return f"{rendered} NOT INDEXED" if kw.get("asfrom") else rendered
+
+
+def _unindexed() -> tuple[Any, Any]:
+    """The scanned customer table and a function moving conditions onto it."""
+    table = _Unindexed._construct(Customer.__table__, name="scanned")  # type: ignore[attr-defined]
+    return table, ClauseAdapter(table).traverse
+
+
+def _total(session: Session, query: Query, plan: Plan, est: Estimates, *, kept: ScalarSelect[int] | None,
+           conditions: list[ColumnElement[bool]]) -> tuple[int, bool]:
+    """The count shown beside a page, and whether it stopped at the cap ("1,000+")."""
+    if plan.count is Count.kept and kept is not None:
+        return int(session.exec(select(kept)).one()), False
+    if plan.count is Count.exact:
+        if plan.kind in (Kind.walk, Kind.top):  # the cheapest index range that holds every match
+            conditions = planned_conditions(session, query, visible=count_groups(query, est))
+        return int(session.exec(select(func.count()).select_from(Customer).where(*conditions)).one()), False
+    # Many match: a scan that stops at the cap + 1st match (soon, among so many) instead of counting them all.
+    table, adapt = _unindexed()
+    hidden = [adapt(c) for c in planned_conditions(session, query, visible=frozenset())]
+    capped = select(table.c.id).where(*hidden).limit(COUNT_CAP + 1).subquery()
+    total = int(session.exec(select(func.count()).select_from(capped)).one())
+    return min(total, COUNT_CAP), total > COUNT_CAP
 
 
 def count_by_status(*, session: Session) -> dict[str, int]:

@@ -87,10 +87,11 @@ def keyset(
     forward_desc = descending != backwards
     if token is not None:
         value, row_id = decode_cursor(token, expect=_python_type(column))
+        # The plain bound beside the OR lets an index walk start at the cursor instead of at the first row.
         if forward_desc:
-            stmt = stmt.where(or_(column < value, and_(column == value, id_column < row_id)))
+            stmt = stmt.where(column <= value, or_(column < value, and_(column == value, id_column < row_id)))
         else:
-            stmt = stmt.where(or_(column > value, and_(column == value, id_column > row_id)))
+            stmt = stmt.where(column >= value, or_(column > value, and_(column == value, id_column > row_id)))
     order = (column.desc(), id_column.desc()) if forward_desc else (column.asc(), id_column.asc())
     return stmt.order_by(*order).limit(page.size + 1), backwards
 

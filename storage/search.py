@@ -17,8 +17,8 @@ def like_pattern(term: str) -> str:
 COUNT_CAP = 1000
 
 
-def _fts_trigrams(term: str) -> str:
-    """An FTS5 query for rows holding every trigram of the term: candidates, re-checked by `_contains`.
+def fts_trigrams(term: str) -> str:
+    """An FTS5 query for rows holding every trigram of the term: candidates, re-checked by `contains`.
 
     The trigrams are the term's own: the index folds their case as it folded the rows' (Python's lower() can change a
     string's length, as for 'İ', and would then ask for trigrams no row holds).
@@ -27,7 +27,7 @@ def _fts_trigrams(term: str) -> str:
     return " ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
 
 
-def _contains(term: str) -> ColumnElement[bool]:
+def contains(term: str) -> ColumnElement[bool]:
     """The exact test: the term, lower-cased, in the lower-cased organization or email.
 
     SQLite's lower() and LIKE fold ASCII letters only, which matches an ASCII term wherever the row spells it in
@@ -51,7 +51,7 @@ def probe_matches(session: Session, term: str, *, cap: int = COUNT_CAP) -> int |
         # A join, not `id IN (...)`: the index's matches are read lazily and the count stops at cap + 1.
         fts = table("customer_fts", column("rowid", Integer))
         matches = (select(col(Customer.id)).join(fts, fts.c.rowid == col(Customer.id))
-                   .where(text("customer_fts MATCH :grams").bindparams(grams=_fts_trigrams(term)), _contains(term))
+                   .where(text("customer_fts MATCH :grams").bindparams(grams=fts_trigrams(term)), contains(term))
                    .limit(cap + 1).subquery())
         found = session.connection().execute(select(func.count()).select_from(matches)).scalar_one()
     else:  # pg_trgm: the same question through the GIN indexes, stopping at cap + 1
@@ -75,9 +75,11 @@ def term_condition(session: Session, term: str, *, scan: bool = False) -> Column
     """
     if session.get_bind().dialect.name == "sqlite" and len(term) >= 3 and not scan:
         fts = text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :grams").bindparams(
-            grams=_fts_trigrams(term))
+            grams=fts_trigrams(term))
         return and_(col(Customer.id).in_(fts.columns(column("rowid", Integer))),
-                    _contains(term))
+                    contains(term))
+    if session.get_bind().dialect.name == "sqlite":
+        return contains(term)  # SQLite's lower() folds ASCII only: other terms compare through py_lower
     pattern = like_pattern(term)
     organization, email = func.lower(Customer.organization), col(Customer.email_key)
     if scan and session.get_bind().dialect.name == "postgresql":

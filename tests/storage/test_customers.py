@@ -190,7 +190,7 @@ def test_find_prefers_exact_matches_then_substrings(session: Session, mix: None)
     assert find_customers(session=session, key="nobody-here") == []
 
 
-def test_a_term_most_customers_share_pages_newest_first_and_counts_to_a_cap(session: Session) -> None:
+def test_a_term_most_customers_share_pages_newest_first_with_an_exact_or_capped_count(session: Session) -> None:
     session.add_all([Customer(organization=f"Harbor Labs {i}", email=f"ops{i}@harbor{i}.example",
                               email_key=f"ops{i}@harbor{i}.example", seats=i % 5, status="active",
                               created_at=NOW - timedelta(minutes=i), updated_at=NOW)
@@ -200,7 +200,8 @@ def test_a_term_most_customers_share_pages_newest_first_and_counts_to_a_cap(sess
     for term in ("harbor", "HARBOR labs", "ha"):
         query = parse_query(f"\"{term}\"" if " " in term else term, now=NOW)
         first = list_customers(session=session, query=query, page=PageRequest(size=10))
-        assert (first.total, first.total_capped) == (COUNT_CAP, True), term
+        # One scan finds all 1,020 (exact); a plan that stops counting at the cap says "1,000+" instead.
+        assert (first.total, first.total_capped) in ((COUNT_CAP + 20, False), (COUNT_CAP, True)), term
         assert [c.organization for c in first.items] == [f"Harbor Labs {i}" for i in range(10)], term
         second = list_customers(session=session, query=query, page=PageRequest(size=10, after=first.next_cursor))
         assert [c.organization for c in second.items] == [f"Harbor Labs {i}" for i in range(10, 20)], term

@@ -1,0 +1,147 @@
+"""The WHERE clauses and counts of customer questions: every index usable, or only those a plan leaves visible."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, ScalarSelect, func
+from sqlmodel import Session, col, select
+
+from storage.estimate import MIN_TRIGRAM_TERM
+from storage.hourly import window_count
+from storage.models import Customer, SeatCount, Status, StatusCount
+from storage.query import Query, Window
+from storage.search import term_condition
+
+SORT_COLUMNS: dict[str, Any] = {
+    "created": Customer.created_at,
+    "seats": Customer.seats,
+    "organization": Customer.organization,
+    "canceled": Customer.canceled_at,
+}
+
+
+def window_conditions(column: Any, window: Window) -> list[ColumnElement[bool]]:
+    """since <= column < until, for whichever ends are set."""
+    conditions: list[ColumnElement[bool]] = []
+    if window.since is not None:
+        conditions.append(column >= window.since)
+    if window.until is not None:
+        conditions.append(column < window.until)
+    return conditions
+
+
+def customer_conditions(session: Session, query: Query) -> list[ColumnElement[bool]]:
+    """The WHERE clauses a query stands for (shared by counts and exports), every index left to the engine."""
+    return planned_conditions(session, query, visible=None)
+
+
+def planned_conditions(session: Session, query: Query, *, visible: frozenset[str] | None,
+                       ids: tuple[int, ...] | None = None, only_visible: bool = False) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a query, the index groups outside `visible` hidden from the planner (None: hide none).
+
+    A hidden column is written `coalesce(c, c)`: the same value, but no index serves it, so the engine reads the plan's
+    index (storage.plan) and tests the rest on the rows it reads. `ids`: the customers holding every indexed term
+    (storage.estimate), which then stand in for those terms. `only_visible`: just the visible groups' clauses.
+    """
+    conditions: list[ColumnElement[bool]] = []
+
+    def shown(group: str, column: Any) -> Any:
+        return column if visible is None or group in visible else func.coalesce(column, column)
+
+    def add(group: str, *clauses: ColumnElement[bool]) -> None:
+        if not only_visible or (visible is not None and group in visible):
+            conditions.extend(clauses)
+
+    terms = query.terms
+    if ids is not None:
+        add("ids", col(Customer.id).in_(ids))
+        terms = tuple(term for term in terms if len(term) < MIN_TRIGRAM_TERM)
+    hide_terms = visible is not None and "terms" not in visible
+    add("terms", *(term_condition(session, term, scan=hide_terms) for term in terms))
+    if query.statuses:
+        add("status", shown("status", col(Customer.status)).in_(query.statuses))
+    seats = shown("seats", col(Customer.seats))
+    if query.seats_min is not None and query.seats_min == query.seats_max:
+        add("seats", seats == query.seats_min)  # equality lets (seats, created_at) order too
+    else:
+        if query.seats_min is not None:
+            add("seats", seats >= query.seats_min)
+        if query.seats_max is not None:
+            add("seats", seats <= query.seats_max)
+    add("created", *window_conditions(shown("created", col(Customer.created_at)), query.created))
+    if query.canceled:
+        add("canceled", shown("canceled", col(Customer.status)) == Status.canceled.value,
+            *window_conditions(shown("canceled", col(Customer.canceled_at)), query.canceled))
+    if query.sort.key == "canceled":
+        group = "canceled" if visible is not None and "canceled" in visible else "sort"
+        add(group, shown(group, col(Customer.canceled_at)).is_not(None))
+    return conditions
+
+
+def sort_columns(query: Query) -> tuple[Any, Any]:
+    """ORDER BY for a query: its sort key in its direction, then id the same way (a stable tie-breaker)."""
+    column = SORT_COLUMNS[query.sort.key]
+    if query.sort.descending:
+        return column.desc(), col(Customer.id).desc()
+    return column.asc(), col(Customer.id).asc()
+
+
+def count_customers(*, session: Session, query: Query) -> int:
+    """How many customers match; status, seat and window-only queries are answered from the running counts."""
+    return int(session.exec(select(count_statement(session=session, query=query))).one())
+
+
+def count_statement(*, session: Session, query: Query) -> ScalarSelect[int]:
+    """The exact count of a query's matches as a scalar subquery, from the trigger-kept totals where they can answer."""
+    kept = kept_count(session=session, query=query)
+    return _rows_in(session, query) if kept is None else kept
+
+
+def _rows_in(session: Session, part: Query) -> ScalarSelect[int]:
+    """Count the customers of a query row by row."""
+    return select(func.count()).where(*customer_conditions(session, part)).scalar_subquery()
+
+
+def kept_count(*, session: Session, query: Query) -> ScalarSelect[int] | None:
+    """The count from the trigger-kept totals (status, seats, one window), or None when they cannot answer it."""
+    if not (query.terms or query.created or query.canceled or query.sort.key == "canceled"):
+        # status and seat filters only: sum the trigger-kept totals
+        total = _status_total(query.statuses)
+        if query.seats_min is None and query.seats_max is None:
+            return total
+        if query.seats_max is None and query.seats_min is not None:
+            # an open range (`seats:>10`) spans most (status, seats) pairs: subtracting the few below it reads less
+            return select(total - _seat_total(query.statuses, below=query.seats_min)).scalar_subquery()
+        return _seat_total(query.statuses, low=query.seats_min, high=query.seats_max)
+    if not (query.terms or query.seats_min is not None or query.seats_max is not None):
+        if query.created and not (query.canceled or query.statuses or query.sort.key == "canceled"):
+            return window_count(kind="signups", window=query.created,
+                                count_rows=lambda part: _rows_in(session, query.with_window(created=part)))
+        if query.canceled and not query.created and set(query.statuses) <= {Status.canceled.value}:
+            return window_count(kind="cancellations", window=query.canceled,
+                                count_rows=lambda part: _rows_in(session, query.with_window(canceled=part)))
+    return None
+
+
+def _status_total(statuses: tuple[str, ...]) -> ScalarSelect[int]:
+    """Customers in these statuses (all when none are given), from the per-status totals."""
+    totals = select(func.coalesce(func.sum(StatusCount.customers), 0))
+    if statuses:
+        totals = totals.where(col(StatusCount.status).in_(statuses))
+    return totals.scalar_subquery()
+
+
+def _seat_total(statuses: tuple[str, ...], *, low: int | None = None, high: int | None = None,
+                below: int | None = None) -> ScalarSelect[int]:
+    """Customers in these statuses with seats in [low, high] (or under `below`), from the (status, seats) totals."""
+    kept = select(func.coalesce(func.sum(SeatCount.customers), 0))
+    if statuses:
+        kept = kept.where(col(SeatCount.status).in_(statuses))
+    if low is not None:
+        kept = kept.where(col(SeatCount.seats) >= low)
+    if high is not None:
+        kept = kept.where(col(SeatCount.seats) <= high)
+    if below is not None:
+        kept = kept.where(col(SeatCount.seats) < below)
+    return kept.scalar_subquery()

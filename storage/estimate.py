@@ -1,0 +1,142 @@
+"""The estimates a plan is chosen from (storage.plan): trigger-kept counts, one trigram probe, one small sample.
+
+Three cheap statements at most: the counts (one statement), the indexed terms' matches up to the cap (one statement
+for all of them), and the share of a sample of rows (a few id ranges spread over the table) holding every term.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, ScalarSelect, and_, case, column, func, literal, table, text, union_all
+from sqlmodel import Session, col, select
+
+from storage.models import Customer, CustomerHour, SeatCount, Status, StatusCount
+from storage.plan import Estimates
+from storage.query import Query, Window
+from storage.search import contains, fts_trigrams, term_condition
+
+SAMPLE_RANGES = 8  # id ranges spread over the table
+SAMPLE_RANGE_ROWS = 1000  # rows in each
+MIN_TRIGRAM_TERM = 3
+
+
+def effective_statuses(query: Query) -> tuple[str, ...]:
+    """The statuses a question can match: a canceled window or the canceled sort leaves only canceled customers."""
+    if query.canceled or query.sort.key == "canceled":
+        if query.statuses and Status.canceled.value not in query.statuses:
+            return ("-",)  # no status: nothing matches
+        return (Status.canceled.value,)
+    return query.statuses
+
+
+def _status_sum(statuses: tuple[str, ...]) -> ScalarSelect[Any]:
+    """Customers in these statuses (all when none), from the trigger-kept totals."""
+    kept = select(func.coalesce(func.sum(StatusCount.customers), 0))
+    if statuses:
+        kept = kept.where(col(StatusCount.status).in_(statuses))
+    return kept.scalar_subquery()
+
+
+def _seat_sum(statuses: tuple[str, ...], low: int | None, high: int | None) -> ScalarSelect[Any]:
+    """Customers in these statuses with seats in [low, high], from the (status, seats) totals."""
+    kept = select(func.coalesce(func.sum(SeatCount.customers), 0))
+    if statuses:
+        kept = kept.where(col(SeatCount.status).in_(statuses))
+    if low is not None:
+        kept = kept.where(col(SeatCount.seats) >= low)
+    if high is not None:
+        kept = kept.where(col(SeatCount.seats) <= high)
+    return kept.scalar_subquery()
+
+
+def _hour_sum(kind: str, window: Window) -> ScalarSelect[Any]:
+    """Signups or cancellations in the hours a window touches (whole hours: an estimate)."""
+    column_ = col(CustomerHour.signups if kind == "signups" else CustomerHour.cancellations)
+    hours = select(func.coalesce(func.sum(column_), 0))
+    if window.since is not None:
+        hours = hours.where(col(CustomerHour.hour) >= _hour(window.since))
+    if window.until is not None:
+        hours = hours.where(col(CustomerHour.hour) <= _hour(window.until - timedelta(microseconds=1)))
+    return hours.scalar_subquery()
+
+
+def _hour(instant: datetime) -> str:
+    """The hour table's key of an instant."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H")
+
+
+def term_matches(session: Session, terms: tuple[str, ...], *, cap: int) -> tuple[int, ...] | None:
+    """The ids of every customer holding all the indexed terms (3+ characters), or None when more than `cap` do.
+
+    One statement for all the terms: SQLite asks its FTS5 index for every trigram of every term at once, then
+    re-checks the candidates; PostgreSQL combines the terms' trigram (GIN) conditions in one bitmap.
+    """
+    indexed = [term for term in terms if len(term) >= MIN_TRIGRAM_TERM]
+    if session.get_bind().dialect.name == "sqlite":
+        fts = table("customer_fts", column("rowid", Integer))
+        grams = " ".join(fts_trigrams(term) for term in indexed)
+        stmt = (select(col(Customer.id)).join(fts, fts.c.rowid == col(Customer.id))
+                .where(text("customer_fts MATCH :grams").bindparams(grams=grams), *(contains(t) for t in indexed)))
+    else:
+        stmt = select(col(Customer.id)).where(*(term_condition(session, t) for t in indexed))
+    ids = [int(row or 0) for row in session.connection().execute(stmt.limit(cap + 1)).scalars()]
+    return tuple(ids) if len(ids) <= cap else None
+
+
+def sample_share(session: Session, terms: tuple[str, ...], low: int, high: int) -> tuple[int, int]:
+    """(rows sampled, rows holding every term) over a few id ranges spread between low and high."""
+    span = high - low + 1
+    width = SAMPLE_RANGE_ROWS
+    starts = [low] if span <= SAMPLE_RANGES * width else [
+        low + (span - width) * i // (SAMPLE_RANGES - 1) for i in range(SAMPLE_RANGES)]
+    if len(starts) == 1:
+        width = span
+    hold: ColumnElement[bool] = and_(*(term_condition(session, t, scan=True) for t in terms))
+    parts = [select(func.count().label("n"), func.coalesce(func.sum(case((hold, 1), else_=0)), 0).label("hits"))
+             .where(col(Customer.id) >= start, col(Customer.id) < start + width) for start in starts]
+    both = union_all(*parts).subquery()
+    rows, hits = session.connection().execute(
+        select(func.coalesce(func.sum(both.c.n), 0), func.coalesce(func.sum(both.c.hits), 0))).one()
+    return int(rows), int(hits)
+
+
+def gather(session: Session, query: Query, *, cap: int) -> Estimates:
+    """Every estimate the plan needs for one question, in at most three statements."""
+    statuses = effective_statuses(query)
+    seats = query.seats_min is not None or query.seats_max is not None
+    parts: dict[str, Any] = {"total": _status_sum(()), "canceled_total": _status_sum((Status.canceled.value,)),
+                             "status_rows": _status_sum(statuses) if statuses else literal(None),
+                             "seat_rows": _seat_sum(statuses, query.seats_min, query.seats_max) if seats
+                             else literal(None),
+                             "created": _hour_sum("signups", query.created) if query.created else literal(None),
+                             "canceled": _hour_sum("cancellations", query.canceled) if query.canceled
+                             else literal(None)}
+    if query.terms:
+        parts["low"] = select(func.min(Customer.id)).scalar_subquery()
+        parts["high"] = select(func.max(Customer.id)).scalar_subquery()
+    got = session.connection().execute(select(*(value.label(key) for key, value in parts.items()))).one()._mapping
+    total = int(got["total"])
+    base = got["seat_rows"] if seats else got["status_rows"] if statuses else total
+    structured = float(base)
+    if query.created:
+        structured *= int(got["created"]) / max(total, 1)
+    if query.canceled:
+        structured *= int(got["canceled"]) / max(int(got["canceled_total"]), 1)
+    term_ids = None
+    if any(len(term) >= MIN_TRIGRAM_TERM for term in query.terms):
+        term_ids = term_matches(session, query.terms, cap=cap)
+    sample_rows = sample_hits = 0
+    if query.terms and term_ids is None and got["low"] is not None:
+        sample_rows, sample_hits = sample_share(session, query.terms, int(got["low"]), int(got["high"]))
+    return Estimates(
+        total=total, structured=round(structured), created=_int(got["created"]), canceled=_int(got["canceled"]),
+        status_rows=_int(got["status_rows"]), seat_rows=_int(got["seat_rows"]), term_ids=term_ids,
+        indexed_terms=any(len(term) >= MIN_TRIGRAM_TERM for term in query.terms),
+        sample_rows=sample_rows, sample_hits=sample_hits)
+
+
+def _int(value: Any) -> int | None:
+    """An optional count."""
+    return None if value is None else int(value)

@@ -1,0 +1,205 @@
+"""How to answer one customer question: walk the sort's index, collect a few candidates, or scan once (pure code).
+
+Every plan is chosen from estimates gathered before the page is read (storage.estimate): the trigger-kept counts per
+status, (status, seats) and hour, the matches of the question's indexed terms (up to a cap, asked once for all of
+them), and the share of a small sample of rows holding its terms. The cost of each way to a page is counted in row
+visits: a visit by index (a random read) costs `RANDOM` sequential ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from storage.query import Query
+
+PAGE_ROWS = 11  # a page and the look-ahead row that says whether there is a next one
+RANDOM = 10  # one row read through an index costs about this many rows read in a sequential scan
+INDEX_ONLY = 0.2  # one index entry counted without reading its row
+COUNT_BUDGET = 0.15  # an exact count may cost this share of one scan; beyond it the count stops at the cap ("1,000+")
+WALK_BUDGET = 5000  # a walk reads at most this many rows of the sort index, then a scan takes over
+WALK_SAFETY = 4  # walk only when the estimate says a page needs a quarter of that at most
+SCAN_CAP = 5000  # one scan collects at most this many matches (exact count), then sorts them
+
+
+class Kind(StrEnum):
+    """The ways to a page."""
+
+    walk = "walk"  # the sort's index in order, testing each row, until the page is full (many matches)
+    collect = "collect"  # every row of the most selective index range, then sorted (few candidates)
+    ids = "ids"  # the indexed terms' matches (at most the cap), then filtered and sorted
+    scan = "scan"  # one sequential scan collecting the matches (no index serves and few match), then sorted
+    top = "top"  # one sequential scan keeping the first page in sort order (many match, spread unevenly)
+
+
+class Count(StrEnum):
+    """How the total shown beside the page is found."""
+
+    kept = "kept"  # the trigger-kept totals answer it exactly
+    exact = "exact"  # counted over the same few candidates as the page (or an index range cheap enough)
+    capped = "capped"  # counted up to the cap and shown as "1,000+" beyond it
+
+
+# The index groups a plan may leave visible to the engine's planner: every other condition is hidden from it.
+Group = str  # "status", "seats", "created", "canceled", "terms", "sort"
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """What the counts, the trigram probe and the sample say about one question."""
+
+    total: int  # customers in the store
+    structured: int  # customers meeting the status, seat and window filters (windows by the hour; None: no filter)
+    created: int | None = None  # signups in the created window (all statuses)
+    canceled: int | None = None  # cancellations in the canceled window
+    status_rows: int | None = None  # customers in the statuses asked for (None: no status filter)
+    seat_rows: int | None = None  # customers in those statuses with the seats asked for (None: no seat filter)
+    term_ids: tuple[int, ...] | None = None  # every match of the indexed terms, when at most the cap
+    indexed_terms: bool = False  # some term has trigrams (3+ characters) for the index to serve
+    sample_rows: int = 0  # rows in the sample (0: the question has no terms)
+    sample_hits: int = 0  # of which hold every term
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The way to the page, the index groups left visible, how to count, and why (shown by the bench)."""
+
+    kind: Kind
+    visible: frozenset[Group]
+    count: Count
+    matches: int  # the estimated number of matches
+    why: str
+
+
+def term_share(est: Estimates, *, low: bool = False) -> float:
+    """The share of rows holding every term (1 without terms); `low` = a cautious lower bound (two sigma)."""
+    if not est.sample_rows:
+        return 1.0
+    hits = est.sample_hits - 2 * math.sqrt(est.sample_hits) if low else est.sample_hits
+    return max(0.0, hits) / est.sample_rows
+
+
+def walk_groups(query: Query) -> tuple[frozenset[Group], str]:
+    """The condition groups that let the engine walk the sort's index from the right place, and what is walked."""
+    key = query.sort.key
+    if key == "created":
+        groups = {"sort"}
+        if len(query.statuses) == 1:
+            groups.add("status")  # (status, created_at): the status picks the part of the index to walk
+        if query.seats_min is not None and query.seats_min == query.seats_max:
+            groups.add("seats")  # (seats, created_at) or (status, seats, created_at)
+        if query.created:
+            groups.add("created")
+        return frozenset(groups), "created"
+    if key == "seats":
+        return frozenset({"sort"} | ({"seats"} if query.seats_min is not None or query.seats_max is not None
+                                     else set())), "seats"
+    if key == "canceled":
+        return frozenset({"sort"} | ({"canceled"} if query.canceled else set())), "canceled"
+    return frozenset({"sort"}), "organization"
+
+
+def walk_range(query: Query, est: Estimates) -> int:
+    """How many rows the walked part of the sort index holds."""
+    groups, _ = walk_groups(query)
+    rows = est.total
+    if "status" in groups and est.status_rows is not None:
+        rows = est.status_rows
+    if "seats" in groups and est.seat_rows is not None:
+        rows = est.seat_rows if "status" in groups or est.status_rows is None else _share(est, est.seat_rows)
+    if "created" in groups and est.created is not None:
+        rows = min(rows, est.created)
+    if "canceled" in groups and est.canceled is not None:
+        rows = min(rows, est.canceled)
+    return max(rows, 1)
+
+
+def _share(est: Estimates, seat_rows: int) -> int:
+    """Seat rows of the asked statuses scaled up to every status (the walked index holds them all)."""
+    if not est.status_rows:
+        return seat_rows
+    return round(seat_rows * est.total / est.status_rows)
+
+
+def drivers(query: Query, est: Estimates) -> list[tuple[int, frozenset[Group], bool]]:
+    """The index ranges a collect plan can read: (rows in the range, groups visible, whether it covers every filter)."""
+    out: list[tuple[int, frozenset[Group], bool]] = []
+    seats = query.seats_min is not None or query.seats_max is not None
+    if query.created and est.created is not None:
+        rows = est.created
+        groups = {"created"}
+        if len(query.statuses) == 1 and est.status_rows is not None and est.total:
+            rows = round(rows * est.status_rows / est.total)
+            groups.add("status")
+        covers = not query.terms and not query.canceled and query.sort.key != "canceled" and (
+            not seats and (len(query.statuses) <= 1))
+        out.append((rows, frozenset(groups), covers))
+    if query.canceled and est.canceled is not None:
+        covers = not query.terms and not query.created and not seats
+        out.append((est.canceled, frozenset({"canceled"}), covers))
+    if query.statuses or seats:
+        kept = est.seat_rows if est.seat_rows is not None else est.status_rows
+        if kept is not None:
+            covers = not query.terms and not query.canceled and query.sort.key != "canceled"
+            out.append((kept, frozenset({"status", "seats"}), covers))
+    return out
+
+
+def choose(query: Query, est: Estimates, *, cap: int, kept_count: bool) -> Plan:
+    """The cheapest way to the page and its count; `kept_count` = the trigger-kept totals count this question."""
+    matches = round(est.structured * term_share(est))
+    sure = est.structured * term_share(est, low=True)  # at least this many match, most likely
+    if est.term_ids is not None:  # the probe found every match of the indexed terms
+        matches = min(matches, len(est.term_ids))
+        sure = min(sure, len(est.term_ids) * est.structured / max(est.total, 1))
+    count_cost = _count_cost(query, est, matches, cap=cap, kept_count=kept_count)
+    ways: list[tuple[float, Kind, frozenset[Group], str]] = []
+    groups, walked = walk_groups(query)
+    visits = PAGE_ROWS * walk_range(query, est) / sure if sure >= 1 else math.inf
+    # Terms match organization names, so their matches cluster in name order: a walk by name may read far.
+    clustered = walked == "organization" and bool(query.terms)
+    if visits <= WALK_BUDGET / WALK_SAFETY and not clustered:
+        ways.append((visits * RANDOM + count_cost, Kind.walk, groups, f"walk the {walked} index (~{visits:,.0f} rows)"))
+    if est.term_ids is not None:
+        ways.append((len(est.term_ids) * RANDOM, Kind.ids, frozenset(), f"{len(est.term_ids):,} term matches"))
+    elif est.indexed_terms and matches <= SCAN_CAP // 2:  # more than the probe's cap, but few enough to collect
+        ways.append((2 * matches * RANDOM, Kind.ids, frozenset(), "the terms' matches from the trigram index"))
+    for rows, visible, _covers in drivers(query, est):
+        ways.append((2 * rows * RANDOM, Kind.collect, visible, f"collect {rows:,} rows by {'+'.join(sorted(visible))}"))
+    if matches <= SCAN_CAP:
+        ways.append((float(est.total), Kind.scan, frozenset(), "scan once, collecting the matches"))
+    ways.append((est.total + count_cost, Kind.top, frozenset(), "scan once, keeping the first page"))
+    cost, kind, visible, why = min(ways, key=lambda way: way[0])
+    return Plan(kind=kind, visible=visible, count=_count(query, est, kind, kept_count=kept_count),
+                matches=matches, why=f"{why}; ~{matches:,} matches, cost ~{cost:,.0f} row reads")
+
+
+def _count_cost(query: Query, est: Estimates, matches: int, *, cap: int, kept_count: bool) -> float:
+    """Row reads of the count beside a walked or top-N page."""
+    if kept_count:
+        return 0.0
+    cheap = [rows * (INDEX_ONLY if covers else RANDOM) for rows, _groups, covers in drivers(query, est)]
+    if cheap and min(cheap) <= COUNT_BUDGET * est.total:
+        return min(cheap)
+    return min(float(est.total), (cap + 1) * est.total / max(matches, 1))  # a scan stopping at the cap
+
+
+def _count(query: Query, est: Estimates, kind: Kind, *, kept_count: bool) -> Count:
+    """Kept totals when they answer; exact over few candidates or a cheap index range; else capped."""
+    if kept_count:
+        return Count.kept
+    if kind in (Kind.ids, Kind.scan, Kind.collect):
+        return Count.exact
+    return Count.exact if count_groups(query, est) else Count.capped
+
+
+def count_groups(query: Query, est: Estimates) -> frozenset[Group]:
+    """The index range an exact count of a walked page reads: the cheapest driver's (empty: a capped scan)."""
+    budget = COUNT_BUDGET * est.total
+    best: tuple[float, frozenset[Group]] | None = None
+    for rows, groups, covers in drivers(query, est):
+        cost = rows * (INDEX_ONLY if covers else RANDOM)
+        if cost <= budget and (best is None or cost < best[0]):
+            best = (cost, groups)
+    return best[1] if best else frozenset()
