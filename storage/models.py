@@ -182,6 +182,18 @@ class MrrHour(SQLModel, table=True):
     count: int = _bigint()
 
 
+class MrrDay(SQLModel, table=True):
+    """MRR movements per UTC day ('YYYY-MM-DD'), currency and kind, kept by triggers: long windows sum days."""
+
+    __tablename__ = "mrr_day"
+
+    day: str = Field(primary_key=True, max_length=10)
+    currency: str = Field(primary_key=True, max_length=3)
+    kind: str = Field(primary_key=True, max_length=16)
+    amount: int = _bigint()
+    count: int = _bigint()
+
+
 class MrrTotal(SQLModel, table=True):
     """MRR and paying customers per currency as of now, kept by triggers on the customers."""
 

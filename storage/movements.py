@@ -104,6 +104,10 @@ def recount_revenue(conn: Connection) -> None:
     conn.exec_driver_sql(f"INSERT INTO mrr_hour(hour, currency, kind, amount, count) "
                          f"SELECT {hour}, currency, kind, sum(delta), count(*) FROM mrr_movement "
                          f"GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")  # in hour order: a window's hours share pages
+    conn.exec_driver_sql("DELETE FROM mrr_day")
+    conn.exec_driver_sql("INSERT INTO mrr_day(day, currency, kind, amount, count) "
+                         "SELECT substr(hour, 1, 10), currency, kind, sum(amount), sum(count) FROM mrr_hour "
+                         "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
     conn.exec_driver_sql("DELETE FROM mrr_total")
     conn.exec_driver_sql("INSERT INTO mrr_total(currency, mrr, paying) "
                          "SELECT currency, sum(mrr), sum(CASE WHEN mrr > 0 THEN 1 ELSE 0 END) FROM customer "

@@ -1,8 +1,9 @@
 """Revenue figures per currency (never mixed) as of an instant and over a window, from the trigger-kept totals.
 
 MRR and paying customers now come from `mrr_total`; MRR at an earlier instant is that minus every movement since,
-and a window's movements are summed from `mrr_hour` (whole UTC hours) plus the movement rows of the partial hours at
-its ends, so no figure reads more than two hours of movement rows whatever the window.
+and a window's movements are summed from `mrr_day` (whole UTC days), `mrr_hour` (the whole hours of the partial days
+at its ends) and the movement rows of the partial hours, so no figure reads more than two hours of movement rows and
+about 20 rows per day (currencies x kinds) whatever the window.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
-from sqlalchemy import ColumnElement, Select, func, literal, union_all
+from sqlalchemy import ColumnElement, Select, func, literal, tuple_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.models import Customer, MovementKind, MrrHour, MrrMovement, MrrTotal
+from storage.models import Customer, MovementKind, MrrDay, MrrHour, MrrMovement, MrrTotal
 
 GAINS = (MovementKind.new.value, MovementKind.expansion.value, MovementKind.reactivation.value)
 LOSSES = (MovementKind.contraction.value, MovementKind.churn.value)
@@ -23,6 +24,7 @@ KINDS = GAINS + LOSSES
 # The largest movements of a kind walk its rank index from the top this far, keeping those inside the window; a
 # window holding fewer of them than that finds them by sorting its own movements instead.
 RANK_WALK = 5_000
+RANK_CHUNK = 100
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,17 @@ def _ceil_hour(instant: datetime) -> datetime:
     return floor if floor == instant else floor + timedelta(hours=1)
 
 
+def _floor_day(instant: datetime) -> datetime:
+    """The start of the UTC day an instant falls in."""
+    return _floor_hour(instant).replace(hour=0)
+
+
+def _ceil_day(instant: datetime) -> datetime:
+    """The first whole UTC day starting at or after an instant."""
+    floor = _floor_day(instant)
+    return floor if floor == instant else floor + timedelta(days=1)
+
+
 def _key(instant: datetime) -> str:
     """mrr_hour's key for the hour an instant starts."""
     return instant.astimezone(UTC).strftime("%Y-%m-%d %H")
@@ -139,13 +152,33 @@ def _hours(part: str, first: datetime, last: datetime | None) -> list[Part]:
                       func.sum(MrrHour.count)).where(*conditions).group_by(col(MrrHour.currency), col(MrrHour.kind))]
 
 
-def _span(part: str, since: datetime, until: datetime | None) -> list[Part]:
-    """[since, until): whole hours from the totals, the partial hours at either end from the rows."""
+def _days(part: str, first: datetime, last: datetime | None) -> list[Part]:
+    """The movements in the whole days [first, last), from the daily totals."""
+    if last is not None and first >= last:
+        return []
+    day = col(MrrDay.day)
+    conditions = [day >= first.date().isoformat()] + ([day < last.date().isoformat()] if last is not None else [])
+    return [sa_select(literal(part), col(MrrDay.currency), col(MrrDay.kind), func.sum(MrrDay.amount),
+                      func.sum(MrrDay.count)).where(*conditions).group_by(col(MrrDay.currency), col(MrrDay.kind))]
+
+
+def _hour_span(part: str, since: datetime, until: datetime | None) -> list[Part]:
+    """[since, until): whole hours from the hourly totals, the partial hours at either end from the rows."""
     first = _ceil_hour(since)
     last = None if until is None else _floor_hour(until)
     if last is not None and first >= last:
         return _rows(part, since, until)
     return _rows(part, since, first) + _hours(part, first, last) + ([] if last is None else _rows(part, last, until))
+
+
+def _span(part: str, since: datetime, until: datetime | None) -> list[Part]:
+    """[since, until): whole days from the daily totals, the partial days at either end by hours."""
+    first = _ceil_day(since)
+    last = None if until is None else _floor_day(until)
+    if last is not None and first >= last:
+        return _hour_span(part, since, until)
+    return (_hour_span(part, since, first) + _days(part, first, last)
+            + ([] if last is None or until is None else _hour_span(part, last, until)))
 
 
 def revenue(*, session: Session, since: datetime, until: datetime) -> list[Revenue]:
@@ -191,7 +224,8 @@ class MovementRow:
 
 
 def largest_movements(
-    *, session: Session, currency: str, kind: str, since: datetime, until: datetime, counted: int, limit: int = 5
+    *, session: Session, currency: str, kind: str, since: datetime, until: datetime, counted: int, limit: int = 5,
+    chunk: int = RANK_CHUNK,
 ) -> list[MovementRow]:
     """The movements of one kind in [since, until) that moved the most MRR (churns: the largest losses).
 
@@ -202,21 +236,34 @@ def largest_movements(
     m = MrrMovement
     in_window = [col(m.at) >= since, col(m.at) < until]
     losing = kind in LOSSES
-    # Walk the rank index from the large end: a window of 30 days among 18 months finds 5 within ~100 entries.
-    top = (select(col(m.id), col(m.delta)).where(col(m.currency) == currency, col(m.kind) == kind)
-           .order_by(col(m.delta) if losing else col(m.delta).desc()).limit(RANK_WALK).subquery())
-    walked = list(session.exec(select(top.c.id).join(m, col(m.id) == top.c.id).where(*in_window)
-                               .order_by(top.c.delta if losing else top.c.delta.desc(), top.c.id).limit(limit)))
+    # Walk the rank index from the large end in growing chunks (it holds the time too, so the walk never reads the
+    # table), keeping the entries inside the window: a window of 30 days among 18 months finds 5 in the first chunk.
+    order = (col(m.delta), col(m.at), col(m.id))
+    walked: list[int] = []
+    after: tuple[int, datetime, int] | None = None
+    size, walk = chunk, 0
+    while walk < RANK_WALK:
+        stmt = select(col(m.id), col(m.delta), col(m.at)).where(col(m.currency) == currency, col(m.kind) == kind)
+        if after is not None:
+            position = tuple_(*order)
+            stmt = stmt.where(position > tuple_(*after) if losing else position < tuple_(*after))
+        rows = list(session.exec(stmt.order_by(*(c if losing else c.desc() for c in order)).limit(size)))
+        walked += [row_id or 0 for row_id, _delta, at in rows if since <= at < until][:limit - len(walked)]
+        if len(walked) >= min(limit, counted) or len(rows) < size:
+            break
+        last_id, last_delta, last_at = rows[-1]
+        after = (last_delta, last_at, last_id or 0)
+        walk, size = walk + size, size * 2  # few round trips when the window is sparse among the largest
     if len(walked) < min(limit, counted):
         # Fewer than `limit` among the top RANK_WALK: the window holds few of them; sort its own (`+ 0` keeps the
         # rank index out of the ordering, so the time index finds the window).
-        delta = col(m.delta) + 0
-        walked = list(session.exec(select(col(m.id)).where(col(m.currency) == currency, col(m.kind) == kind,
-                                                           *in_window)
-                                   .order_by(delta if losing else delta.desc(), col(m.id)).limit(limit)))
+        hidden = col(m.delta) + 0
+        walked = [row_id or 0 for row_id in session.exec(
+            select(col(m.id)).where(col(m.currency) == currency, col(m.kind) == kind, *in_window)
+            .order_by(hidden if losing else hidden.desc(), col(m.id)).limit(limit))]
     if not walked:
         return []
-    rows = session.exec(select(m, col(Customer.organization), col(Customer.email))
-                        .join(Customer, col(Customer.id) == m.customer_id).where(col(m.id).in_(walked)))
-    found = [MovementRow(movement=mv, organization=o, email=e) for mv, o, e in rows]
+    named = session.exec(select(m, col(Customer.organization), col(Customer.email))
+                         .join(Customer, col(Customer.id) == m.customer_id).where(col(m.id).in_(walked)))
+    found = [MovementRow(movement=mv, organization=o, email=e) for mv, o, e in named]
     return sorted(found, key=lambda r: (r.movement.delta if losing else -r.movement.delta, r.movement.id or 0))

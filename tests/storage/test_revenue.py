@@ -176,6 +176,11 @@ def test_largest_expansions_and_churns_in_the_window(session: Session) -> None:
     _mrr(session, extra, 0, NOW - 31 * D)  # a larger churn, before the window
     churns = largest_movements(session=session, currency="USD", kind="churn", since=SINCE, until=NOW, counted=2)
     assert [(r.organization, r.movement.delta) for r in churns] == [("Org B", -20000), ("Org D", -8000)]
+    for chunk in (1, 2, 3):  # walks that cross chunk boundaries past movements outside the window find the same
+        assert largest_movements(session=session, currency="USD", kind="churn", since=SINCE, until=NOW, counted=2,
+                                 chunk=chunk) == churns
+    assert [r.organization for r in largest_movements(session=session, currency="USD", kind="churn", since=SINCE,
+                                                      until=NOW, counted=2, limit=1, chunk=1)] == ["Org B"]
     expansions = largest_movements(session=session, currency="USD", kind="expansion", since=SINCE, until=NOW,
                                    counted=1, limit=5)
     assert [r.organization for r in expansions] == ["Org A"]
@@ -187,9 +192,11 @@ def _aggregates(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[ob
     with engine.connect() as conn:
         hours = [tuple(r) for r in conn.execute(text(
             "SELECT hour, currency, kind, amount, count FROM mrr_hour WHERE count <> 0 ORDER BY 1, 2, 3"))]
+        days = [tuple(r) for r in conn.execute(text(
+            "SELECT day, currency, kind, amount, count FROM mrr_day WHERE count <> 0 ORDER BY 1, 2, 3"))]
         totals = [tuple(r) for r in conn.execute(text(
             "SELECT currency, mrr, paying FROM mrr_total WHERE mrr <> 0 OR paying <> 0 ORDER BY 1"))]
-    return hours, totals
+    return hours + days, totals
 
 
 def test_deleting_a_customer_and_recounting_keep_the_aggregates_equal_to_the_rows(engine: Engine) -> None:

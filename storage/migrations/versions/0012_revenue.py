@@ -1,9 +1,9 @@
 """Revenue: each customer's MRR and currency, the MRR movements, and the trigger-kept totals figures read.
 
 Existing stores get MRR 0 and no currency (unknown until a source states it) and no movements: nothing is invented.
-`mrr_hour` sums the movements per UTC hour, currency and kind, so a window's movements are summed from at most
-24 x days x currencies x kinds rows; `mrr_total` holds MRR and paying customers per currency as of now, and MRR at
-an earlier instant is that minus the movements since.
+`mrr_day` and `mrr_hour` sum the movements per UTC day (and hour), currency and kind, so a window's movements are
+its whole days, the whole hours of its two partial days and the rows of its two partial hours; `mrr_total` holds MRR
+and paying customers per currency as of now, and MRR at an earlier instant is that minus the movements since.
 
 Revision ID: 0012
 Revises: 0011
@@ -24,20 +24,24 @@ depends_on = None
 
 SQLITE_HOUR = "substr({}, 1, 13)"  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC: the key is 'YYYY-MM-DD HH'
 POSTGRES_HOUR = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
+SQLITE_DAY = "substr({}, 1, 10)"
+POSTGRES_DAY = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 
 
-def _hour_add(hour: str, row: str) -> str:
-    """Count a movement into its hour."""
-    return f"""INSERT INTO mrr_hour(hour, currency, kind, amount, count)
-            VALUES ({hour.format(f'{row}.at')}, {row}.currency, {row}.kind, {row}.delta, 1)
-            ON CONFLICT(hour, currency, kind) DO UPDATE
-            SET amount = mrr_hour.amount + excluded.amount, count = mrr_hour.count + 1;"""
+def _hour_add(hour: str, day: str, row: str) -> str:
+    """Count a movement into its hour and its day."""
+    return "".join(f"""INSERT INTO mrr_{table}({table}, currency, kind, amount, count)
+            VALUES ({key.format(f'{row}.at')}, {row}.currency, {row}.kind, {row}.delta, 1)
+            ON CONFLICT({table}, currency, kind) DO UPDATE
+            SET amount = mrr_{table}.amount + excluded.amount, count = mrr_{table}.count + 1;"""
+                   for table, key in (("hour", hour), ("day", day)))
 
 
-def _hour_remove(hour: str, row: str) -> str:
-    """Count a movement out of its hour (its customer was deleted)."""
-    return f"""UPDATE mrr_hour SET amount = amount - {row}.delta, count = count - 1
-            WHERE hour = {hour.format(f'{row}.at')} AND currency = {row}.currency AND kind = {row}.kind;"""
+def _hour_remove(hour: str, day: str, row: str) -> str:
+    """Count a movement out of its hour and its day (its customer was deleted)."""
+    return "".join(f"""UPDATE mrr_{table} SET amount = amount - {row}.delta, count = count - 1
+            WHERE {table} = {key.format(f'{row}.at')} AND currency = {row}.currency AND kind = {row}.kind;"""
+                   for table, key in (("hour", hour), ("day", day)))
 
 
 _PAYING = "CASE WHEN {row}.mrr > 0 THEN 1 ELSE 0 END"
@@ -58,8 +62,8 @@ def _total_remove(row: str) -> str:
 
 
 SQLITE_TRIGGERS = [
-    f"CREATE TRIGGER mrr_hour_ai AFTER INSERT ON mrr_movement BEGIN {_hour_add(SQLITE_HOUR, 'new')} END",
-    f"CREATE TRIGGER mrr_hour_ad AFTER DELETE ON mrr_movement BEGIN {_hour_remove(SQLITE_HOUR, 'old')} END",
+    f"CREATE TRIGGER mrr_hour_ai AFTER INSERT ON mrr_movement BEGIN {_hour_add(SQLITE_HOUR, SQLITE_DAY, 'new')} END",
+    f"CREATE TRIGGER mrr_hour_ad AFTER DELETE ON mrr_movement BEGIN {_hour_remove(SQLITE_HOUR, SQLITE_DAY, 'old')} END",
     f"CREATE TRIGGER mrr_total_ai AFTER INSERT ON customer WHEN new.currency IS NOT NULL BEGIN "
     f"{_total_add('new')} END",
     f"CREATE TRIGGER mrr_total_ad AFTER DELETE ON customer WHEN old.currency IS NOT NULL BEGIN "
@@ -73,9 +77,9 @@ POSTGRES_TRIGGERS = [
     f"""CREATE FUNCTION mrr_hour_sync() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP = 'DELETE' THEN
-            {_hour_remove(POSTGRES_HOUR, 'OLD')}
+            {_hour_remove(POSTGRES_HOUR, POSTGRES_DAY, 'OLD')}
         ELSE
-            {_hour_add(POSTGRES_HOUR, 'NEW')}
+            {_hour_add(POSTGRES_HOUR, POSTGRES_DAY, 'NEW')}
         END IF;
         RETURN NULL;
     END $$""",
@@ -125,6 +129,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("hour", "currency", "kind"),
     )
     op.create_table(
+        "mrr_day",
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("count", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("day", "currency", "kind"),
+    )
+    op.create_table(
         "mrr_total",
         sa.Column("currency", sa.String(length=3), primary_key=True),
         sa.Column("mrr", sa.BigInteger(), nullable=False, server_default="0"),
@@ -143,6 +156,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS mrr_total_sync ON customer")
         op.execute("DROP FUNCTION IF EXISTS mrr_total_sync")
     op.drop_table("mrr_total")
+    op.drop_table("mrr_day")
     op.drop_table("mrr_hour")
     op.drop_table("mrr_movement")  # its trigger and function go with it on PostgreSQL
     if op.get_bind().dialect.name == "postgresql":
