@@ -1,0 +1,316 @@
+"""Alert rules, and matching one applied change against them: outbox rows written in the change's own transaction.
+
+The webhook path calls `watch` before it applies an event (holding the rows' locks in the order the sync takes
+them) and `record_alerts` after, in the same transaction; imports call `record_import_alerts` once per import.
+Posting (storage.alert_outbox, handlers.alerts_posting) reads the outbox later, so a crash never loses an alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, update
+from sqlmodel import Session, col, select
+
+from storage.alert_filters import URGENT, AlertKind, RuleSpec, conditions_of, quiet_until
+from storage.event_types import CustomerChange, PaymentChange, PayoutChange, SyncEvent
+from storage.models import AlertOutbox, AlertRule, Customer, Payment, PayoutStatus, Status
+from storage.writes import find_customer, find_payment, find_payout
+
+SUMMARY_EXAMPLES = 10
+_CANCELED = Status.canceled.value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A detached copy of a rule row."""
+
+    id: int
+    kind: str
+    filters: str
+    channel_id: str
+    created_by: str
+    created_at: datetime
+    show_mrr: bool
+    quiet: tuple[str, str] | None
+    timezone: str
+    paused: bool
+    broken_reason: str | None
+    broken_at: datetime | None
+    last_fired_at: datetime | None
+
+
+def _rule(row: AlertRule) -> Rule:
+    """Copy the columns listings and matching use."""
+    quiet = (row.quiet_start, row.quiet_end) if row.quiet_start and row.quiet_end else None
+    return Rule(id=row.id or 0, kind=row.kind, filters=row.filters, channel_id=row.channel_id,
+                created_by=row.created_by, created_at=row.created_at, show_mrr=row.show_mrr, quiet=quiet,
+                timezone=row.timezone, paused=row.paused, broken_reason=row.broken_reason, broken_at=row.broken_at,
+                last_fired_at=row.last_fired_at)
+
+
+def add_rule(*, session: Session, spec: RuleSpec, channel_id: str, team_id: str | None, user_id: str,
+             show_mrr: bool, timezone: str, at: datetime) -> Rule:
+    """Store a new rule for a channel."""
+    row = AlertRule(kind=spec.kind.value, filters=spec.filters, channel_id=channel_id, team_id=team_id,
+                    created_by=user_id, created_at=at, show_mrr=show_mrr,
+                    quiet_start=spec.quiet[0] if spec.quiet else None, quiet_end=spec.quiet[1] if spec.quiet else None,
+                    timezone=spec.timezone or timezone)
+    session.add(row)
+    session.flush()
+    return _rule(row)
+
+
+def live_rules(*, session: Session) -> list[Rule]:
+    """Every rule not removed (firing, paused or broken), oldest first."""
+    return [_rule(r) for r in session.exec(select(AlertRule).where(col(AlertRule.active)).order_by(col(AlertRule.id)))]
+
+
+def rule_by_id(*, session: Session, rule_id: int) -> Rule | None:
+    """A rule that has not been removed."""
+    row = session.get(AlertRule, rule_id)
+    return _rule(row) if row is not None and row.active else None
+
+
+def set_paused(*, session: Session, rule_id: int, paused: bool) -> Rule | None:
+    """Pause or resume a rule (resuming also clears a broken mark: the admin says the channel is fixed)."""
+    row = session.get(AlertRule, rule_id)
+    if row is None or not row.active:
+        return None
+    row.paused = paused
+    if not paused:
+        row.broken_reason, row.broken_at = None, None
+    session.add(row)
+    session.flush()
+    return _rule(row)
+
+
+def remove_rule(*, session: Session, rule_id: int, user_id: str, at: datetime) -> Rule | None:
+    """Turn a rule off for good (kept for the record); its unposted alerts are dropped."""
+    row = session.get(AlertRule, rule_id)
+    if row is None or not row.active:
+        return None
+    row.active, row.removed_by, row.removed_at = False, user_id, at
+    session.add(row)
+    session.connection().execute(update(AlertOutbox).where(col(AlertOutbox.rule_id) == rule_id,
+                                                           col(AlertOutbox.status) == "pending")
+                                 .values(status="failed", error="rule removed"))
+    session.flush()
+    return _rule(row)
+
+
+def mark_broken(*, session: Session, rule_ids: Iterable[int], reason: str, at: datetime) -> list[Rule]:
+    """Mark rules broken; returns those this call changed (so each creator is told once)."""
+    changed = session.connection().execute(
+        update(AlertRule).where(col(AlertRule.id).in_(list(rule_ids)), col(AlertRule.broken_at).is_(None))
+        .values(broken_reason=reason[:64], broken_at=at).returning(col(AlertRule.id))).scalars().all()
+    return [_rule(r) for r in session.exec(select(AlertRule).where(col(AlertRule.id).in_(changed)))]
+
+
+def firing_rules(*, session: Session, kinds: Iterable[str]) -> list[Rule]:
+    """Rules of these kinds that may fire: not removed, paused or broken (read each time: a new rule fires at once)."""
+    stmt = select(AlertRule).where(col(AlertRule.active), ~col(AlertRule.paused), col(AlertRule.broken_at).is_(None),
+                                   col(AlertRule.kind).in_(list(kinds))).order_by(col(AlertRule.id))
+    return [_rule(r) for r in session.exec(stmt)]
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    """What alerts read of a customer at one moment (never its email: payloads reach channels)."""
+
+    id: int
+    organization: str
+    external_id: str | None
+    seats: int
+    status: str
+    mrr: int = 0
+    currency: str | None = None
+
+
+def customer_state(row: Customer) -> CustomerState:
+    """A customer row's alert-relevant values now."""
+    return CustomerState(id=row.id or 0, organization=row.organization, external_id=row.external_id,
+                         seats=row.seats, status=row.status, mrr=row.mrr, currency=row.currency)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """The rows one event is about, as they were before it was applied (None: not stored yet)."""
+
+    change: CustomerChange | PaymentChange | PayoutChange
+    customer: Customer | None
+    customer_before: CustomerState | None
+    payment_before: tuple[int, int] | None  # (refunded_amount, id)
+    payout_before: str | None  # status
+
+
+def watch(*, session: Session, event: SyncEvent) -> Watched | None:
+    """Find and lock the event's rows (customer before payment, as the sync does) and remember their values."""
+    change = event.change
+    if change is None:
+        return None
+    customer_change = change if isinstance(change, CustomerChange) else (
+        change.customer if isinstance(change, PaymentChange) else None)
+    customer = None
+    if customer_change is not None:
+        customer = find_customer(session=session, external_id=customer_change.external_id,
+                                 email=customer_change.email, lock=True)
+    payment_before = payout_before = None
+    if isinstance(change, PaymentChange):
+        payment = find_payment(session=session, external_id=change.external_id, lock=True)
+        payment_before = (payment.refunded_amount, payment.id or 0) if payment else None
+    if isinstance(change, PayoutChange):
+        payout = find_payout(session=session, external_id=change.external_id, lock=True)
+        payout_before = payout.status if payout else None
+    return Watched(change=change, customer=customer, customer_before=customer_state(customer) if customer else None,
+                   payment_before=payment_before, payout_before=payout_before)
+
+
+def customer_kinds(before: CustomerState | None, after: CustomerState) -> list[AlertKind]:
+    """Which customer movements a change from `before` to `after` is (ChartMogul's sense, seats when no MRR)."""
+    if before is None:
+        return [] if after.status == _CANCELED else [AlertKind.signup]
+    if before.status != _CANCELED and after.status == _CANCELED:
+        return [AlertKind.churn]
+    if before.status == _CANCELED and after.status != _CANCELED:
+        return [AlertKind.reactivation]
+    if after.status == _CANCELED:
+        return []
+    if before.mrr > 0 and after.mrr > 0 and before.mrr != after.mrr:
+        return [AlertKind.expansion if after.mrr > before.mrr else AlertKind.contraction]
+    if before.mrr == after.mrr and before.seats != after.seats:
+        return [AlertKind.expansion if after.seats > before.seats else AlertKind.contraction]
+    return []
+
+
+def customer_payload(before: CustomerState | None, after: CustomerState, *, show_mrr: bool) -> dict[str, Any]:
+    """What a customer alert shows: organization, seats and status before and after (MRR only when allowed)."""
+    payload: dict[str, Any] = {
+        "customer_id": after.id, "organization": after.organization, "external_id": after.external_id,
+        "seats": [before.seats if before else None, after.seats],
+        "status": [before.status if before else None, after.status]}
+    if show_mrr:
+        payload |= {"mrr": [before.mrr if before else None, after.mrr], "currency": after.currency}
+    return payload
+
+
+@dataclass(frozen=True)
+class _Fired:
+    """One movement of one row: its kind, what the filters test, and what the card shows."""
+
+    kind: AlertKind
+    seats: int = 0
+    status: str = ""
+    amount: int = 0
+    currency: str = ""
+    before: CustomerState | None = None
+    after: CustomerState | None = None
+    payload: dict[str, Any] | None = None
+
+
+def record_alerts(*, session: Session, before: Watched | None, event: SyncEvent, now: datetime) -> int:
+    """Write an outbox row for every firing rule this applied change matches; returns how many."""
+    if before is None:
+        return 0
+    fired = _movements(session, before)
+    if not fired:
+        return 0  # most events (renames, same values, payments) move nothing: no rule is read
+    rules = firing_rules(session=session, kinds={f.kind.value for f in fired})
+    rows = 0
+    for rule in rules:
+        conditions = conditions_of(rule.kind, rule.filters)
+        for f in fired:
+            if f.kind.value != rule.kind:
+                continue
+            if f.after is not None:
+                if not conditions.customer(f.seats, f.status):
+                    continue
+                payload = customer_payload(f.before, f.after, show_mrr=rule.show_mrr)
+            else:
+                if not conditions.money(f.amount, f.currency):
+                    continue
+                payload = dict(f.payload or {})
+            session.add(_outbox(rule, f.kind, payload, source=f"{event.source}:{event.event_id}", now=now))
+            rows += 1
+    return rows
+
+
+def _movements(session: Session, watched: Watched) -> list[_Fired]:
+    """What the applied change moved: customer movements, a new refund, a payout that failed."""
+    fired: list[_Fired] = []
+    change = watched.change
+    customer_change = change if isinstance(change, CustomerChange) else (
+        change.customer if isinstance(change, PaymentChange) else None)
+    if customer_change is not None:
+        row = watched.customer or find_customer(session=session, external_id=customer_change.external_id,
+                                                email=customer_change.email)
+        if row is not None:
+            after, before = customer_state(row), watched.customer_before
+            for kind in customer_kinds(before, after):
+                tested = before if kind is AlertKind.churn and before is not None else after  # what was lost
+                fired.append(_Fired(kind=kind, seats=tested.seats, status=tested.status, before=before, after=after))
+    if isinstance(change, PaymentChange):
+        payment = find_payment(session=session, external_id=change.external_id)
+        refunded_before = watched.payment_before[0] if watched.payment_before else 0
+        if payment is not None and payment.refunded_amount > refunded_before:
+            fired.append(_refund(session, payment, payment.refunded_amount - refunded_before))
+    if isinstance(change, PayoutChange) and watched.payout_before != PayoutStatus.failed.value:
+        payout = find_payout(session=session, external_id=change.external_id)
+        if payout is not None and payout.status == PayoutStatus.failed.value:
+            fired.append(_Fired(kind=AlertKind.payout_failed, amount=payout.amount, currency=payout.currency,
+                                payload={"payout_id": payout.id, "external_id": payout.external_id,
+                                         "amount": payout.amount, "currency": payout.currency,
+                                         "arrival_date": payout.arrival_date.isoformat() if payout.arrival_date
+                                         else None}))
+    return fired
+
+
+def _refund(session: Session, payment: Payment, amount: int) -> _Fired:
+    """A refund of `amount` (minor units) on a payment, with its customer's name."""
+    org = session.exec(select(Customer.organization).where(col(Customer.id) == payment.customer_id)).first()
+    return _Fired(kind=AlertKind.refund, amount=amount, currency=payment.currency,
+                  payload={"payment_id": payment.id, "customer_id": payment.customer_id, "organization": org,
+                           "amount": amount, "payment_amount": payment.amount, "currency": payment.currency})
+
+
+def _outbox(rule: Rule, kind: AlertKind, payload: dict[str, Any], *, source: str, now: datetime) -> AlertOutbox:
+    """An outbox row, due now or (non-urgent kinds) when the rule's quiet window ends."""
+    held = None if kind in URGENT else quiet_until(now, rule.quiet, rule.timezone)
+    return AlertOutbox(rule_id=rule.id, channel_id=rule.channel_id, kind=kind.value, source=source[:255],
+                       created_at=now, due_at=held or now, status="pending", payload=payload)
+
+
+def record_import_alerts(*, conn: Connection, changes: Iterable[tuple[CustomerState | None, CustomerState]],
+                         source: str, now: datetime) -> int:
+    """One summary outbox row per rule an import's changes match ("37 customers churned in this import")."""
+    counts: dict[int, int] = {}
+    examples: dict[int, list[dict[str, Any]]] = {}
+    rules: list[Rule] | None = None
+    with Session(bind=conn) as session:
+        for before, after in changes:
+            kinds = customer_kinds(before, after)
+            if not kinds:
+                continue
+            if rules is None:
+                rules = firing_rules(session=session, kinds=[k.value for k in AlertKind])
+            for rule in rules:
+                for kind in kinds:
+                    tested = before if kind is AlertKind.churn and before is not None else after
+                    if rule.kind == kind.value and conditions_of(rule.kind, rule.filters).customer(tested.seats,
+                                                                                                   tested.status):
+                        counts[rule.id] = counts.get(rule.id, 0) + 1
+                        shown = examples.setdefault(rule.id, [])
+                        if len(shown) < SUMMARY_EXAMPLES:
+                            shown.append(customer_payload(before, after, show_mrr=rule.show_mrr))
+    by_id = {rule.id: rule for rule in rules or []}
+    for rule_id, count in sorted(counts.items()):
+        rule = by_id[rule_id]
+        row = _outbox(rule, AlertKind(rule.kind), {"summary": True, "count": count, "examples": examples[rule_id]},
+                      source=source, now=now)
+        conn.execute(insert(AlertOutbox.__table__).values(  # type: ignore[attr-defined]
+            rule_id=row.rule_id, channel_id=row.channel_id, kind=row.kind, source=row.source,
+            created_at=row.created_at, due_at=row.due_at, status="pending", payload=row.payload, attempts=0))
+    return len(counts)
