@@ -130,9 +130,14 @@ def register(app: App, deps: Deps) -> None:
         if card is None or found is None or customer_id is None:
             client.views_update(view_id=view["id"], view=notice_modal("Find a customer", notice(GONE)))
             return
-        client.views_update(view_id=view["id"], hash=view.get("hash"),
-                            view=customer_modal(card, chosen=customer_option(found), customer_id=customer_id,
-                                                channel_id=None))
+        try:
+            client.views_update(view_id=view["id"], hash=view.get("hash"),
+                                view=customer_modal(card, chosen=customer_option(found), customer_id=customer_id,
+                                                    channel_id=None))
+        except SlackApiError as exc:
+            if exc.response.get("error") != "hash_conflict":
+                raise
+            # A later choice already updated the modal (quick successive picks): the newer card stays.
 
     @app.action(POST_SELECT)
     def channel_picked(ack: Ack) -> None:

@@ -197,3 +197,15 @@ def test_the_home_search_box_shows_matches_beside_the_days_figures(bot: Bot, quo
     opened = bot.slack.wait_for("views.open").params["view"]
     validate_modal(opened)
     assert "Initech Labs" in json.dumps(opened)
+
+
+def test_a_second_quick_pick_on_a_stale_modal_keeps_the_newer_card_without_an_apology(bot: Bot, quokka: int) -> None:
+    view = _open_find(bot)
+    options = _suggest(bot, view, "quokk")
+    _choose(bot, view, options[0])
+    stale = view_action_of({"type": "external_select", "action_id": FIND_SELECT, "selected_option": options[1]},
+                           user_id=ADMIN, view=view)  # still carries the first hash
+    assert bot.post(stale).status_code == 200
+    conflict = bot.slack.wait_for("views.update", count=2)
+    assert conflict.error == "hash_conflict"
+    assert bot.slack.calls_to("chat.postMessage") == []
