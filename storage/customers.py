@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -104,12 +105,25 @@ def _walk(session: Session, query: Query, plan: Plan, page: PageRequest) -> tupl
     descending = query.sort.descending != backwards
     if session.get_bind().dialect.name == "postgresql":  # it keeps the subquery's order and says so
         stmt = stmt.order_by(*((c.desc() if descending else c.asc()) for c in (sub.c[column.key], sub.c.id)))
-    # SQLite streams the subquery in its order; an outer ORDER BY would make it sort the whole budget first.
-    rows: list[Customer] = list(session.exec(stmt))
+        # Left alone, PostgreSQL may collect the whole visible range and sort it when it misjudges its size.
+        rows: list[Customer] = _without(session, ("enable_sort", "enable_bitmapscan"), lambda: list(session.exec(stmt)))
+    else:  # SQLite streams the subquery in its order; an outer ORDER BY would make it sort the whole budget first
+        rows = list(session.exec(stmt))
     if len(rows) <= page.size:
         return None
     rows.sort(key=lambda row: (getattr(row, column.key), row.id or 0), reverse=descending)
     return rows, backwards
+
+
+def _without(session: Session, settings: tuple[str, ...], read: Callable[[], list[Customer]]) -> list[Customer]:
+    """Run a PostgreSQL read with some planner methods off, then back on (reads may run outside a transaction)."""
+    conn = session.connection()
+    switch = "SELECT " + ", ".join(f"set_config('{name}', :value, false)" for name in settings)
+    conn.execute(text(switch), {"value": "off"})
+    try:
+        return read()
+    finally:
+        conn.execute(text(switch), {"value": "on"})
 
 
 class _Unindexed(Alias):
