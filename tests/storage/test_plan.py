@@ -1,0 +1,77 @@
+"""The plan each kind of question gets, from given estimates (the choice only: no store, no timing)."""
+
+from __future__ import annotations
+
+from storage.plan import Count, Estimates, Kind, choose
+from storage.query import parse_query
+from tests.conftest import NOW
+
+MILLION = 1_000_000
+CAP = 1000
+
+
+def plan_of(text: str, est: Estimates, *, kept: bool = False) -> tuple[Kind, frozenset[str], Count]:
+    plan = choose(parse_query(text, now=NOW), est, cap=CAP, kept_count=kept)
+    return plan.kind, plan.visible, plan.count
+
+
+def test_a_rare_two_letter_term_is_one_scan_collecting_its_few_matches() -> None:
+    est = Estimates(total=MILLION, structured=MILLION, sample_rows=8000, sample_hits=0)
+    assert plan_of("qx", est) == (Kind.scan, frozenset(), Count.exact)
+
+
+def test_a_common_two_letter_term_walks_the_sort_index_and_caps_its_count() -> None:
+    est = Estimates(total=MILLION, structured=MILLION, sample_rows=8000, sample_hits=900)
+    assert plan_of("ai", est) == (Kind.walk, frozenset({"sort"}), Count.capped)
+
+
+def test_a_rare_indexed_term_collects_its_trigram_matches() -> None:
+    est = Estimates(total=MILLION, structured=MILLION, term_ids=tuple(range(111)), indexed_terms=True)
+    assert plan_of("northwindanalytics7 sort:seats", est) == (Kind.ids, frozenset(), Count.exact)
+
+
+def test_several_words_are_one_probe_and_their_joint_matches_are_collected() -> None:
+    est = Estimates(total=MILLION, structured=MILLION, term_ids=tuple(range(444)), indexed_terms=True)
+    assert plan_of("Umbrella Systems Inc", est)[0] is Kind.ids
+
+
+def test_a_term_a_little_over_the_probe_cap_still_collects_from_the_trigram_index() -> None:
+    est = Estimates(total=MILLION, structured=MILLION, indexed_terms=True, sample_rows=8000, sample_hits=20)
+    assert plan_of("nora.okafor", est) == (Kind.ids, frozenset(), Count.exact)
+
+
+def test_a_name_sort_with_a_term_keeps_the_first_page_during_one_scan() -> None:
+    # matches of a name cluster in name order, so walking the name index may read most of it
+    est = Estimates(total=MILLION, structured=500_000, seat_rows=500_000, indexed_terms=True, sample_rows=8000,
+                    sample_hits=180)
+    assert plan_of("orchid seats:5..20 sort:name", est) == (Kind.top, frozenset(), Count.capped)
+
+
+def test_a_status_and_seat_list_walks_with_the_kept_count() -> None:
+    est = Estimates(total=MILLION, structured=26_936, status_rows=180_000, seat_rows=26_936)
+    assert plan_of("status:canceled seats:1", est, kept=True) == (
+        Kind.walk, frozenset({"sort", "status", "seats"}), Count.kept)
+
+
+def test_a_few_rows_in_a_window_are_collected_from_its_index_and_sorted() -> None:
+    est = Estimates(total=MILLION, structured=2_153, created=100_000, status_rows=21_530)
+    kind, visible, count = plan_of("since:30d status:paused sort:seats", est)
+    assert (kind, count) == (Kind.collect, Count.exact)
+    assert visible == frozenset({"created", "status"})
+
+
+def test_a_canceled_window_sorted_by_cancellation_walks_from_the_window() -> None:
+    est = Estimates(total=MILLION, structured=78_754, canceled=170_000, status_rows=180_000, seat_rows=78_754)
+    kind, visible, count = plan_of("canceled:365d seats:>10 sort:-canceled", est)
+    assert (kind, visible) == (Kind.walk, frozenset({"sort", "canceled"}))
+    assert count is Count.capped  # no kept total and no range cheap enough: "1,000+"
+
+
+def test_a_cheap_covering_index_range_counts_a_walked_page_exactly() -> None:
+    est = Estimates(total=MILLION, structured=30_000, created=100_000, status_rows=300_000)
+    assert plan_of("status:canceled since:30d sort:name", est) == (Kind.walk, frozenset({"sort"}), Count.exact)
+
+
+def test_no_match_of_an_indexed_term_reads_nothing_more() -> None:
+    est = Estimates(total=MILLION, structured=MILLION, term_ids=(), indexed_terms=True)
+    assert plan_of("zz-no-match status:active", est)[0] is Kind.ids
