@@ -1,4 +1,4 @@
-"""Live sync under load on real HTTP servers: replicas write each event once; a burst of 1,000 loses none."""
+"""Live sync under load on real HTTP servers: replicas write each event once; a burst loses none."""
 
 from __future__ import annotations
 
@@ -34,6 +34,11 @@ from tests.conftest import NOW
 
 pytestmark = pytest.mark.slow
 SECRET = "plat_load_secret_42"
+# A burst's size: 64 requests in flight exceed the server's worker threads (40) and PostgreSQL pool (30), so requests
+# queue and race for the same rows whatever the size: 300 events prove what 1,000 did.
+NEW, SEAT_CHANGES, PAYOUTS, HOT = 120, 120, 60, 10
+
+
 def signed(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     """Body and headers for a platform event signed now."""
     body = json.dumps(event).encode()
@@ -145,16 +150,16 @@ def server_process(db_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 def burst_events() -> list[dict[str, Any]]:
-    """1,000 events: 400 new customers, 400 seat changes racing on 10 customers, 200 payouts."""
+    """New customers, seat changes racing on the HOT customers, and payouts."""
     events: list[dict[str, Any]] = []
-    for n in range(400):
+    for n in range(NEW):
         events.append({"id": f"evt_new_{n}", "type": "customer.created", "created_at": iso(n / 10),
                        "data": {"id": f"c_new_{n}", "organization": f"Org {n}", "email": f"o{n}@new.example",
                                 "seats": n % 7}})
-    for n in range(400):
-        events.append({"id": f"evt_seat_{n}", "type": "seats.changed", "created_at": iso(100 + n),
-                       "data": {"customer": f"c_hot_{n % 10}", "seats": n}})
-    for n in range(200):
+    for n in range(SEAT_CHANGES):
+        events.append({"id": f"evt_seat_{n}", "type": "seats.changed", "created_at": iso(NEW + n),
+                       "data": {"customer": f"c_hot_{n % HOT}", "seats": n}})
+    for n in range(PAYOUTS):
         events.append({"id": f"evt_po_{n}", "type": "payout.created", "created_at": iso(n),
                        "data": {"id": f"po_{n}", "amount": 100 + n, "currency": "USD", "status": "pending"}})
     return events
@@ -173,23 +178,23 @@ async def fire(url: str, events: list[dict[str, Any]], concurrency: int) -> list
         return await asyncio.gather(*(one(e) for e in events))
 
 
-def test_a_burst_of_1000_events_is_absorbed_without_losing_one(server_process: str, db_url: str) -> None:
+def test_a_burst_of_events_is_absorbed_without_losing_one(server_process: str, db_url: str) -> None:
     hot = [{"id": f"evt_hot_{n}", "type": "customer.created", "created_at": iso(0),
             "data": {"id": f"c_hot_{n}", "organization": f"Hot {n}", "email": f"h{n}@hot.example"}}
-           for n in range(10)]
-    assert set(asyncio.run(fire(server_process, hot, 10))) == {200}
+           for n in range(HOT)]
+    assert set(asyncio.run(fire(server_process, hot, HOT))) == {200}
     events = burst_events()
     order = list(range(len(events)))
     order = order[1::2] + order[::2]  # interleave kinds and deliver seat changes out of order
     statuses = asyncio.run(fire(server_process, [events[i] for i in order], concurrency=64))
-    assert Counter(statuses) == {200: 1000}
+    assert Counter(statuses) == {200: len(events)}
     engine = make_engine(db_url)
     with session_scope(engine) as session:
-        assert count_events(session=session) == 1010
-        assert len(session.exec(select(Customer)).all()) == 410
-        assert len(session.exec(select(Payout)).all()) == 200
+        assert count_events(session=session) == len(events) + HOT
+        assert len(session.exec(select(Customer)).all()) == NEW + HOT
+        assert len(session.exec(select(Payout)).all()) == PAYOUTS
         hot_seats = dict(session.exec(select(Customer.external_id, Customer.seats)
                                       .where(Customer.email_key.like("%@hot.example"))).all())  # type: ignore[attr-defined]
     engine.dispose()
     # The newest seat change of each hot customer wins, whatever the arrival order.
-    assert hot_seats == {f"c_hot_{k}": 390 + k for k in range(10)}
+    assert hot_seats == {f"c_hot_{k}": SEAT_CHANGES - HOT + k for k in range(HOT)}
