@@ -40,7 +40,7 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
 
     `process_before_response` finishes each listener before answering (the local shell and FaaS want that).
     """
-    from handlers import customers, digests, finance, home, pages, revenue, shortcuts, trends
+    from handlers import alerts, customers, digests, finance, home, pages, revenue, shortcuts, trends
 
     app = App(
         client=make_client(deps),
@@ -54,6 +54,7 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
     app.use(screen_requests(deps))
     exports = Exports(deps, inline=process_before_response)
     digests.register(app, deps, exports)  # before customers: it claims `/customers digest ...`
+    alerts.register(app, deps)  # before customers: it claims `/customers alert ...`
     customers.register(app, deps, exports)
     finance.register(app, deps)
     revenue.register(app, deps)  # /finance mrr's Share and Export buttons

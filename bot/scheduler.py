@@ -8,6 +8,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from handlers import alerts_posting
 from handlers.digests.posting import TICK_SECONDS, tick
 
 
@@ -17,5 +18,7 @@ def start_scheduler(deps: Deps, client: WebClient, *, interval_seconds: float = 
     scheduler.add_job(tick, "interval", args=[deps, client], seconds=interval_seconds, id="customers-digests",
                       next_run_time=datetime.now(UTC), coalesce=True, max_instances=1,
                       misfire_grace_time=max(int(interval_seconds), 1))
+    scheduler.add_job(alerts_posting.tick, "interval", args=[deps, client], seconds=alerts_posting.TICK_SECONDS,
+                      id="customers-alerts", coalesce=True, max_instances=1, misfire_grace_time=5)
     scheduler.start()
     return scheduler

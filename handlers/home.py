@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from handlers.alerts import with_alert_rules
 from handlers.blocks.common import Message, refusal
 from handlers.blocks.home import home_view
 from handlers.blocks.nav import HOME_CHURNED, HOME_EXPORT, HOME_NEW, HOME_ONE_SEAT, PageState
@@ -40,7 +41,8 @@ def build_home(deps: Deps, user_id: str) -> dict[str, Any]:
                     if deps.settings.is_finance(user_id) else None)
     view = home_view(counts=counts, new_7d=new_total, churned_7d=churned_total, total_seats=seats,
                      balances=balances, is_admin=deps.settings.is_admin(user_id), tz=deps.settings.timezone)
-    return with_home_revenue(view, deps) if balances is not None else view
+    view = with_home_revenue(view, deps) if balances is not None else view
+    return with_alert_rules(view, deps, user_id)
 
 
 def register(app: App, deps: Deps, exports: Exports) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import data, digest, run
+from bot.cli import alerts, data, digest, run
 from bot.cli.common import deps_or_exit
 
 cli = typer.Typer(
@@ -23,6 +23,7 @@ cli.command("run")(run.run)
 cli.command("serve")(run.serve)
 cli.command("shell")(run.shell)
 cli.add_typer(digest.digest_cli, name="digest")
+cli.add_typer(alerts.alerts_cli, name="alerts")
 
 
 @db_cli.command("upgrade")
