@@ -7,8 +7,7 @@ answers in milliseconds whether the letters match three customers or three hundr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,34 +70,20 @@ def containing(session: Session, term: str, *, limit: int) -> list[Found]:
     """Up to `limit` customers whose organization or email contains the term, in no particular order.
 
     On SQLite the trigram index is joined (not `IN (...)`) so its matches are read lazily and the read stops at the
-    limit; on PostgreSQL the pg_trgm indexes (or, for a term most rows hold, a scan) stop at the limit too.
+    limit; on PostgreSQL the planner picks the pg_trgm indexes for a rare term, or for a term many rows hold a scan
+    that stops at the limit (with fresh statistics; bench/README.md has what stale ones cost).
     """
     if len(term) < MIN_TERM:
         return []
     stmt = _select()
     stmt = stmt.where(_contains(session, term)).limit(limit)
     if session.get_bind().dialect.name != "sqlite":
-        with _trigram_indexes(session):
-            return _rows(session, stmt)
+        return _rows(session, stmt)  # the planner picks the trigram indexes or a scan that stops at the limit
     fts = table("customer_fts", column("rowid", Integer))
     stmt = stmt.join(fts, fts.c.rowid == col(Customer.id)).where(
         text("customer_fts MATCH :grams").bindparams(grams=_fts_query(term)))
     return _rows(session, stmt)
 
-
-@contextmanager
-def _trigram_indexes(session: Session) -> Iterator[None]:
-    """Keep PostgreSQL on the trigram indexes for one statement.
-
-    With a LIMIT, the planner bets on a table scan finding enough matches early; for a term that a thousand rows
-    hold but it guesses ten thousand do, that scan reads most of the table, a typeahead answer many times too slow.
-    """
-    conn = session.connection()
-    conn.exec_driver_sql("SET enable_seqscan = off")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql("RESET enable_seqscan")
 
 
 def _rank(customer: Found, lowered: str) -> tuple[int, str, int]:
