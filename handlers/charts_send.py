@@ -32,13 +32,13 @@ def team_of(body: dict[str, Any]) -> str:
     return str(body.get("team_id") or (body.get("team") or {}).get("id") or "")
 
 
-def _prepared(deps: Deps, team_id: str, msg: Message) -> Message:
+def _prepared(deps: Deps, team_id: str, msg: Message, plain: Message | None) -> Message:
     """The message as this workspace can take it: without charts while it is remembered as refusing them."""
     if not has_charts(msg):
         return msg
     with session_scope(deps.engine) as session:
         refused = charts_refused(session=session, team_id=team_id, now=deps.clock())
-    return without_charts(msg) if refused else msg
+    return (plain or without_charts(msg)) if refused else msg
 
 
 def _remember(deps: Deps, team_id: str, where: str) -> None:
@@ -49,27 +49,31 @@ def _remember(deps: Deps, team_id: str, where: str) -> None:
 
 
 def post_message(deps: Deps, client: WebClient, *, team_id: str, channel: str, msg: Message,
-                 **extra: Any) -> SlackResponse:
-    """chat.postMessage, sent again without chart blocks when Slack answers invalid_blocks for them."""
-    msg = _prepared(deps, team_id, msg)
+                 plain: Message | None = None, **extra: Any) -> SlackResponse:
+    """chat.postMessage, sent again without chart blocks (`plain`, or derived) when Slack answers invalid_blocks."""
+    msg = _prepared(deps, team_id, msg, plain)
     try:
         return client.chat_postMessage(channel=channel, text=msg["text"], blocks=msg["blocks"], **extra)
     except SlackApiError as exc:
         if exc.response.get("error") not in REFUSED or not has_charts(msg):
             raise
     _remember(deps, team_id, "chat.postMessage")
-    plain = without_charts(msg)
+    plain = plain or without_charts(msg)
     return client.chat_postMessage(channel=channel, text=plain["text"], blocks=plain["blocks"], **extra)
 
 
-def respond_message(deps: Deps, respond: Respond, *, team_id: str, msg: Message, replace: bool = False) -> None:
-    """An ephemeral answer to a response_url, sent again without chart blocks when Slack refuses it (a 4xx)."""
-    msg = _prepared(deps, team_id, msg)
+def respond_message(deps: Deps, respond: Respond, *, team_id: str, msg: Message, replace: bool = False,
+                    plain: Message | None = None) -> None:
+    """An ephemeral answer to a response_url, sent again without chart blocks (`plain`, or derived) on a 4xx.
+
+    `plain` is the renderer's own chart-free version, for answers whose table holds more than their charts do.
+    """
+    msg = _prepared(deps, team_id, msg, plain)
     reply = respond(text=msg["text"], blocks=msg["blocks"], response_type="ephemeral", replace_original=replace)
     status = getattr(reply, "status_code", 200)
     if not has_charts(msg) or not 400 <= status < 500:
         return
     if "invalid_blocks" in str(getattr(reply, "body", "")):  # an expired response_url says so differently
         _remember(deps, team_id, f"response_url {status}")
-    plain = without_charts(msg)
+    plain = plain or without_charts(msg)
     respond(text=plain["text"], blocks=plain["blocks"], response_type="ephemeral", replace_original=replace)

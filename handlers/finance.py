@@ -13,6 +13,7 @@ from handlers.blocks.help import finance_usage
 from handlers.blocks.nav import PageState
 from handlers.common import ephemeral, log_request, reply, split_subcommand, user_of
 from handlers.revenue import render_mrr
+from handlers.revenue_trend import render_finance_trend, reply_finance_trend
 from storage.db import read_scope
 from storage.finance import balance, list_payments, list_payouts
 from storage.paging import PageRequest
@@ -50,6 +51,8 @@ def answer(deps: Deps, sub: str, rest: str, user_id: str = "") -> Message:
         return render_balance(deps)
     if sub == "mrr":
         return render_mrr(deps, rest, user_id)
+    if sub == "trend":
+        return render_finance_trend(deps, rest, user_id)
     if sub in FINANCE_COMMANDS:
         return render_page(deps, PageState(command=sub, query=rest))
     lead = f"`{sub}` is not a /finance subcommand. Here is what it can do:"
@@ -64,9 +67,12 @@ def register(app: App, deps: Deps) -> None:
         ack()
         sub, rest = split_subcommand(body.get("text", ""))
         user_id = user_of(body)
-        known = sub in ("", "help", "balance", "mrr", *FINANCE_COMMANDS)
+        known = sub in ("", "help", "balance", "mrr", "trend", *FINANCE_COMMANDS)
         log_request(user_id, f"/finance {sub}" if known else "/finance ?", rest)
         if not deps.settings.is_finance(user_id):
             ephemeral(respond, refusal(needs="finance", granters=deps.settings.access_granters()))
+            return
+        if sub == "trend":  # charts: sent again without them where the workspace refuses them
+            reply_finance_trend(deps, respond, body, rest)
             return
         reply(respond, lambda: answer(deps, sub, rest, user_id), what=f"/finance {sub}")

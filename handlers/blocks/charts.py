@@ -7,6 +7,7 @@ block and text, for workspaces where Slack refuses the new blocks (answered `inv
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from handlers.blocks.chart_limits import CHART_BLOCKS, CHART_LABEL, CHART_POINTS, CHART_SERIES, CHART_TITLE
@@ -51,7 +52,7 @@ def period_words(trend: Trend) -> str:
     return one if trend.step == 1 else f"{trend.step} {many}"
 
 
-def chart(title: str, kind: str, categories: list[str], series: dict[str, list[int]], *, x_label: str = "",
+def chart(title: str, kind: str, categories: list[str], series: Mapping[str, Sequence[float]], *, x_label: str = "",
           y_label: str = "") -> Block:
     """A bar, area or line chart block of up to 6 named series over the same categories (clipped to the limits)."""
     names = [clip(name, CHART_LABEL) for name in list(series)[:CHART_SERIES]]

@@ -15,7 +15,9 @@ WINDOWS = """\
 *New and churned*
 • `/customers new` · signups in the last 7 days · `/customers new 24h` · `/customers new 30d seats:0`
 • `/customers churned` · cancellations in the last 7 days · `/customers churned 30d` \
-· `/customers churned 2026-11-01..2026-11-30`"""
+· `/customers churned 2026-11-01..2026-11-30`
+• `/customers trend` · signups and churn as charts, last 90 days · `/customers trend 12m seats:>10` \
+· `/finance trend` (finance users) · MRR, its movements and earnings per month"""
 
 ADMIN = """\
 *Exports and digests (admins)*
@@ -43,7 +45,9 @@ in transit, paid out, lifetime earnings
 • `/finance payments` · `/finance payments acme` · `/finance payments currency:usd since:30d sort:-amount`
 • `/finance payouts` · `/finance payouts status:paid,in_transit since:3m` · `/finance payouts sort:-arrival`
 • `/finance mrr` · `/finance mrr 90d` · `/finance mrr 2026-11-01..2026-11-30` · MRR and ARR per currency, \
-net new MRR by kind, churn rates, NRR, quick ratio, the largest expansions and churns"""
+net new MRR by kind, churn rates, NRR, quick ratio, the largest expansions and churns
+• `/finance trend` · `/finance trend 24m` · `/finance trend 90d currency:eur` · one currency's MRR as a line, \
+its movements as bars and earnings (net of fees and refunds), per day, week or month"""
 
 FINANCE_FILTERS = """\
 *Filters*
@@ -56,7 +60,7 @@ FINANCE_FILTERS = """\
 def customers_usage() -> Message:
     """How to use /customers: every subcommand and filter, by example."""
     return message(
-        "How to use /customers: search, list, show, new, churned, export, digest",
+        "How to use /customers: search, list, show, new, churned, trend, export, digest",
         [header("/customers"), section(FIND), section(WINDOWS), section(FILTERS), section(ADMIN),
          context("Answers are only visible to you; *Share in channel* posts a copy without email addresses.")],
     )
@@ -64,5 +68,5 @@ def customers_usage() -> Message:
 
 def finance_usage() -> Message:
     """How to use /finance: balance, payments and payouts, with their filters."""
-    return message("How to use /finance: balance, payments, payouts, mrr",
+    return message("How to use /finance: balance, payments, payouts, mrr, trend",
                    [header("/finance"), section(FINANCE), section(FINANCE_FILTERS)])
