@@ -45,9 +45,10 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     **dict.fromkeys(_EXPONENT_4, 4),
 }
 
-# C0 and C1 controls (NUL, tab, newline, DEL, ...) and lone surrogates: PostgreSQL refuses NUL in text and UTF-8
-# cannot encode a surrogate, and neither belongs in a name or an address.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 and C1 controls (NUL, DEL, escape, ...) and lone surrogates: PostgreSQL refuses NUL in text, UTF-8 cannot encode
+# a surrogate, and none belongs in a name. Tab and line breaks are allowed: a CSV cell carries them and the export
+# writes them back, so a name holding them still round-trips (emails and currencies refuse all whitespace anyway).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # Something, @, something; no whitespace or control characters anywhere (a quoted local part with spaces is not
 # worth the ambiguity). Exported so bulk paths can check a whole column with `map(EMAIL_PATTERN.fullmatch, ...)`.
 _NOT_SPACE = "[^\\s\x00-\x1f\x7f-\x9f\ud800-\udfff]"
@@ -65,7 +66,7 @@ def is_currency(code: str) -> bool:
 
 
 def has_control(text: str) -> bool:
-    """True when the text holds a control character or a lone surrogate, which no stored text may."""
+    """True when the text holds a control character other than tab and line breaks, or a lone surrogate."""
     return _CONTROL.search(text) is not None
 
 

@@ -43,8 +43,8 @@ def test_customer_rows_breaking_the_shared_rules_are_named(engine: Engine) -> No
         "line 3, column organization: holds a control character (such as NUL); remove it",
         "line 4, column email: 'two words@x.example' is not an email address",
         f"line 5, column seats: {SEATS_MAX + 1} is too large; at most {SEATS_MAX:,}",
-        "line 6, column created_at: '0001-01-01T00:00:00+01:00' is out of range (years 1 to 9999 in UTC)",
-        "line 7, column created_at: '9999-12-31T23:59:59-01:00' is out of range (years 1 to 9999 in UTC)",
+        "line 6, column created_at: '0001-01-01T00:00:00+01:00' is out of range (0001-01-02 to 9999-12-30 in UTC)",
+        "line 7, column created_at: '9999-12-31T23:59:59-01:00' is out of range (0001-01-02 to 9999-12-30 in UTC)",
     ]
 
 
