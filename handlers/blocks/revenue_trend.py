@@ -54,10 +54,15 @@ def major(amount: int, currency: str) -> float | int:
 
 
 def pick_currency(trend: RevenueTrend) -> str | None:
-    """The default currency: the largest MRR at the end in major units (no exchange rates: a rough pick)."""
+    """The default currency: the most paying customers at the end, then the largest MRR, then earnings.
+
+    Paying customers first because amounts in different currencies do not compare without exchange rates: ¥300M of
+    MRR is more yen than $33M is dollars, yet the smaller business.
+    """
     if not trend.currencies:
         return None
-    return max(trend.currencies, key=lambda c: (c.mrr / 10 ** currency_exponent(c.currency), c.paying)).currency
+    return max(trend.currencies, key=lambda c: (c.paying, c.mrr / 10 ** currency_exponent(c.currency),
+                                                c.earnings / 10 ** currency_exponent(c.currency))).currency
 
 
 def figures_line(trend: RevenueTrend, ct: CurrencyTrend) -> str:

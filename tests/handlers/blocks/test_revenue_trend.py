@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -102,10 +103,20 @@ def test_zero_data_and_an_absent_currency_say_so_without_charts() -> None:
     assert "currency:eur" in str(msg["blocks"])
 
 
-def test_the_default_currency_has_the_largest_mrr_in_major_units() -> None:
+def test_the_default_currency_has_the_most_paying_customers_then_the_largest_mrr() -> None:
     unit, step, edges = bucket_edges(NOW - timedelta(days=90), NOW)
-    currencies = [_currency("JPY", edges, mrr=900_000, moved=0, earnings=0),  # ¥900,000
-                  _currency("USD", edges, mrr=5_000_000, moved=0, earnings=0)]  # $50,000.00
-    assert pick_currency(RevenueTrend(unit=unit, step=step, edges=edges, currencies=currencies)) == "JPY"
-    assert pick_currency(RevenueTrend(unit=unit, step=step, edges=edges, currencies=[])) is None
+
+    def trend(*currencies: CurrencyTrend) -> RevenueTrend:
+        return RevenueTrend(unit=unit, step=step, edges=edges, currencies=list(currencies))
+
+    def one(code: str, mrr: int, paying: int, earnings: int = 0) -> CurrencyTrend:
+        ct = _currency(code, edges, mrr=mrr, moved=0, earnings=earnings)
+        return CurrencyTrend(currency=code, mrr_start=mrr, paying_start=paying,
+                             periods=[replace(p, paying=paying) for p in ct.periods])
+
+    # ¥300M is more yen than $33M is dollars: amounts do not compare across currencies, customers do
+    assert pick_currency(trend(one("JPY", 300_000_000, 50), one("USD", 3_300_000_000, 550))) == "USD"
+    assert pick_currency(trend(one("EUR", 900_00, 5), one("GBP", 1_000_00, 5))) == "GBP"  # then MRR (major units)
+    assert pick_currency(trend(one("EUR", 0, 0, earnings=5_00), one("USD", 0, 0, earnings=4_00))) == "EUR"
+    assert pick_currency(trend()) is None
     assert (major(12345, "USD"), major(12345, "JPY"), major(12345, "KWD")) == (123.45, 12345, 12.345)
