@@ -1,20 +1,18 @@
-"""The `alert add` form: opens on a button, and on submission hands the rule to handlers.alerts.create_rule.
+"""The `alert add` form: opens on a button; a submission becomes `/customers alert add` text for create_rule.
 
-Alerts themselves (issue 18) live in handlers/alerts.py, which this module expects to provide
-`create_rule(deps, *, user_id, channel_id, team_id, text) -> Message`, where `text` is what `/customers alert add`
-takes (`churn seats:>=20 quiet:22:00-07:00`); a mistake raises an exception whose message is shown to the user,
-next to the field its optional `field` attribute names ("kind", "filters" or "quiet"; the filters by default).
+The rule is made exactly as the command makes it (handlers.alerts.create_rule: access, the filter language,
+audit); its specific message appears next to the field it is about (`response_action: errors`).
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from handlers.alerts import create_rule
 from handlers.blocks.alert_form import (
     ALERT_CHANNEL,
     ALERT_FILTERS,
@@ -24,12 +22,11 @@ from handlers.blocks.alert_form import (
     ALERT_QUIET,
     alert_form,
 )
+from handlers.blocks.alerts import rule_added
 from handlers.blocks.common import refusal
 from handlers.blocks.modals import notice_modal
 from handlers.common import UserError, channel_of, ephemeral, log_request, user_of
-
-NOT_YET = "Alerts are not available in this version yet."
-FIELDS = {"kind": ALERT_KIND, "filters": ALERT_FILTERS, "quiet": ALERT_QUIET, "channel": ALERT_CHANNEL}
+from storage.query import QueryError
 
 
 def alert_text(view: dict[str, Any]) -> tuple[str, str]:
@@ -46,12 +43,11 @@ def alert_text(view: dict[str, Any]) -> tuple[str, str]:
     return channel_id, " ".join(p for p in (kind, filters, f"quiet:{quiet}" if quiet else "") if p)
 
 
-def create_rule() -> Any | None:
-    """handlers.alerts.create_rule once alerts exist, else None."""
-    try:
-        return getattr(importlib.import_module("handlers.alerts"), "create_rule", None)
-    except ImportError:
-        return None
+def error_field(message: str) -> str:
+    """The form field a rule's error is about: the kind, the quiet window, else the filters."""
+    if "alert kind" in message or "needs a kind" in message:
+        return ALERT_KIND
+    return ALERT_QUIET if message.startswith("quiet:") else ALERT_FILTERS
 
 
 def register(app: App, deps: Deps) -> None:
@@ -85,15 +81,10 @@ def register(app: App, deps: Deps) -> None:
         if not channel_id or channel_id[:1] in ("D", "U", "W"):
             ack(response_action="errors", errors={ALERT_CHANNEL: "Pick the channel that should hear the alert."})
             return
-        create = create_rule()
-        if create is None:
-            ack(response_action="errors", errors={ALERT_KIND: NOT_YET})
-            return
         team_id = (body.get("team") or {}).get("id")
         try:
-            done = create(deps, user_id=user_id, channel_id=channel_id, team_id=team_id, text=text)
-        except (ValueError, UserError) as exc:  # the filter language's QueryError is a ValueError
-            field = FIELDS.get(str(getattr(exc, "field", "filters")), ALERT_FILTERS)
-            ack(response_action="errors", errors={field: str(exc)[:2000]})
+            rule = create_rule(deps, user_id=user_id, channel_id=channel_id, team_id=team_id, text=text)
+        except (QueryError, UserError) as exc:  # no finance access for a finance kind, or the filter language's
+            ack(response_action="errors", errors={error_field(str(exc)): str(exc)[:2000]})
             return
-        ack(response_action="update", view=notice_modal("New alert", done))
+        ack(response_action="update", view=notice_modal("New alert", rule_added(rule)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
+from handlers.blocks.alert_form import alert_form_button
 from handlers.blocks.common import (
     Block,
     actions,
@@ -49,6 +50,7 @@ def home_view(
             button("1-seat orgs", HOME_ONE_SEAT, value=encode_state(PageState("list", "seats:1"))),
             button("Export all (CSV)", HOME_EXPORT, value=encode_state(PageState("list", ""))) if is_admin else None,
             digest_form_button() if is_admin else None,
+            alert_form_button() if is_admin else None,
         ),
         home_search_input(),  # handlers.home_search shows the matches under it, beside these figures
     ]

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.local.terminal import button_labels
+from handlers.blocks.alert_form import ALERT_FORM_OPEN
 from handlers.blocks.common import apology, clip, error_message, hide_emails, notice, refusal
 from handlers.blocks.exports import export_done_comment, export_on_its_way, export_parent, not_in_channel
 from handlers.blocks.help import customers_usage, finance_usage
@@ -149,9 +150,9 @@ def test_home_shows_customers_by_status_in_a_fixed_order_and_the_last_7_days() -
 def test_home_buttons_start_the_common_workflows_and_export_only_for_admins() -> None:
     member, admin = home(), home(is_admin=True)
     assert button_labels(member) == ["New signups · 7d", "Churned · 7d", "1-seat orgs"]
-    assert button_labels(admin)[-2:] == ["Export all (CSV)", "Set up a digest…"]
+    assert button_labels(admin)[-3:] == ["Export all (CSV)", "Set up a digest…", "Add an alert…"]
     buttons = {e["action_id"]: e for b in admin["blocks"] if b["type"] == "actions" for e in b["elements"]}
-    assert set(buttons) == {HOME_NEW, HOME_CHURNED, HOME_ONE_SEAT, HOME_EXPORT, DIGEST_FORM_OPEN}
+    assert set(buttons) == {HOME_NEW, HOME_CHURNED, HOME_ONE_SEAT, HOME_EXPORT, DIGEST_FORM_OPEN, ALERT_FORM_OPEN}
     assert decode_state(buttons[HOME_ONE_SEAT]["value"]) == PageState("list", "seats:1")
     assert decode_state(buttons[HOME_NEW]["value"]) == PageState("new", "7d")
 
