@@ -106,7 +106,11 @@ def revenue_trend(*, session: Session, since: datetime, until: datetime) -> Reve
                   col(MrrTotal.paying)),
         sa_select(literal("moved"), col(MrrDay.currency), moved_key, col(MrrDay.kind), func.sum(MrrDay.amount),
                   func.sum(MrrDay.count))
-        .where(day >= keys[0]).group_by(col(MrrDay.currency), moved_key, col(MrrDay.kind)),
+        .where(day >= keys[0], day < keys[-1]).group_by(col(MrrDay.currency), moved_key, col(MrrDay.kind)),
+        # Everything after the window in one row per currency and kind: a window years back stays one sum.
+        sa_select(literal("moved"), col(MrrDay.currency), literal(keys[-1]), col(MrrDay.kind), func.sum(MrrDay.amount),
+                  func.sum(MrrDay.count))
+        .where(day >= keys[-1]).group_by(col(MrrDay.currency), col(MrrDay.kind)),
         sa_select(literal("earned"), col(PaymentDaily.currency), paid_key, literal(""), func.sum(PaymentDaily.net),
                   literal(0))
         .where(paid_day >= keys[0], paid_day < keys[-1]).group_by(col(PaymentDaily.currency), paid_key),

@@ -124,3 +124,15 @@ def test_a_recount_after_a_bulk_load_gives_the_same_trend(session: Session) -> N
     recount_revenue(session.connection())
     session.commit()
     assert revenue_trend(session=session, since=SINCE, until=NOW) == before
+
+
+def test_a_window_in_the_past_walks_back_through_everything_after_it(session: Session) -> None:
+    _history(session)
+    trend = revenue_trend(session=session, since=_at(3, 1), until=_at(7, 1))  # March .. June, weeks
+    assert trend.unit == "week"
+    for currency in ("USD", "EUR"):
+        ct = trend.of(currency)
+        assert ct is None or _rows(ct) == _expected(session, trend, currency), currency
+    usd = trend.of("USD")
+    assert usd is not None
+    assert (usd.mrr_start, usd.mrr) == (0, 35000)  # the last whole week runs to Sun 5 July: A expanded on the 3rd
