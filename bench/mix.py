@@ -158,13 +158,13 @@ def in_process(url: str, mix: list[tuple[str, str, str]]) -> list[dict[str, Any]
 
 
 def bare_scan(url: str, *, repeat: int = 3) -> float:
-    """Median milliseconds of one bare sequential LIKE '%term%' scan of every customer (a term nothing holds)."""
+    """Median milliseconds of one bare LIKE scan of every customer (two letters: no trigram index serves them)."""
     bare = bare_sql.Bare(make_engine(url))
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         bare.rows("SELECT count(*) FROM customer WHERE lower(organization) LIKE ? OR email_key LIKE ?",
-                  ["%zqxj%", "%zqxj%"])
+                  ["%zq%", "%zq%"])
         times.append((time.perf_counter() - start) * 1000)
     bare.close()
     return statistics.median(times)

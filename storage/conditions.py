@@ -70,9 +70,11 @@ def planned_conditions(session: Session, query: Query, *, visible: frozenset[str
         if query.seats_max is not None:
             add("seats", seats <= query.seats_max)
     add("created", *window_conditions(shown("created", col(Customer.created_at)), query.created))
-    if query.canceled:
-        add("canceled", shown("canceled", col(Customer.status)) == Status.canceled.value,
-            *window_conditions(shown("canceled", col(Customer.canceled_at)), query.canceled))
+    if query.canceled:  # canceled customers only: the status test serves whichever index the plan reads
+        by_status = visible is not None and "status" in visible and "canceled" not in visible
+        group = "status" if by_status else "canceled"
+        add(group, shown(group, col(Customer.status)) == Status.canceled.value)
+        add("canceled", *window_conditions(shown("canceled", col(Customer.canceled_at)), query.canceled))
     if query.sort.key == "canceled":
         group = "canceled" if visible is not None and "canceled" in visible else "sort"
         add(group, shown(group, col(Customer.canceled_at)).is_not(None))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, ScalarSelect, func, or_, text
 from sqlalchemy import select as sa_select
@@ -28,6 +28,8 @@ from storage.plan import SCAN_CAP, WALK_BUDGET, Count, Estimates, Kind, Plan, ch
 from storage.query import Query, reject_control
 from storage.search import COUNT_CAP, term_condition
 from storage.types import UTCDateTime
+
+T = TypeVar("T")
 
 
 def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page[Customer]:
@@ -57,10 +59,9 @@ def planned_page(*, session: Session, query: Query, page: PageRequest) -> tuple[
         else:
             conditions = planned_conditions(session, query, visible=plan.visible, ids=more)
     if plan.kind is Kind.scan:
-        table, adapt = _unindexed()
-        hidden = [adapt(c) for c in planned_conditions(session, query, visible=frozenset())]
-        matched = list(session.connection().execute(select(table.c.id).where(*hidden).limit(SCAN_CAP + 1))
-                       .scalars())
+        table, scanned, run = _scanned(session, query)
+        matched = run(lambda: list(session.connection().execute(select(table.c.id).where(*scanned)
+                                                                .limit(SCAN_CAP + 1)).scalars()))
         if len(matched) <= SCAN_CAP:
             conditions, found = [col(Customer.id).in_(matched)], (len(matched), False)
         else:  # far more matched than estimated: keep the first page during a scan instead
@@ -72,14 +73,14 @@ def planned_page(*, session: Session, query: Query, page: PageRequest) -> tuple[
         if plan.kind is Kind.walk:  # the walk's budget ran out before the page was full
             plan = replace(plan, kind=Kind.top, visible=frozenset(), why=f"{plan.why}; walk ran short: top")
         entity: Any = Customer
+        run = _now
         if plan.kind is Kind.top:  # every row once, keeping the first page in sort order (a bounded sort)
-            table, adapt = _unindexed()
+            table, conditions, run = _scanned(session, query)
             entity = aliased(Customer, table)
-            conditions = [adapt(c) for c in planned_conditions(session, query, visible=frozenset())]
         sort_by = getattr(entity, column.key)
         stmt, backwards = keyset(select(entity).where(*conditions), column=func.coalesce(sort_by, sort_by),
                                  id_column=entity.id, descending=query.sort.descending, page=page)
-        rows = list(session.exec(stmt))
+        rows = run(lambda: list(session.exec(stmt)))
     total, capped = found or _total(session, query, plan, est, kept=kept, conditions=conditions)
 
     def key(row: Customer) -> tuple[Any, int]:
@@ -115,7 +116,7 @@ def _walk(session: Session, query: Query, plan: Plan, page: PageRequest) -> tupl
     return rows, backwards
 
 
-def _without(session: Session, settings: tuple[str, ...], read: Callable[[], list[Customer]]) -> list[Customer]:
+def _without(session: Session, settings: tuple[str, ...], read: Callable[[], list[T]]) -> list[T]:
     """Run a PostgreSQL read with some planner methods off, then back on (reads may run outside a transaction)."""
     conn = session.connection()
     switch = "SELECT " + ", ".join(f"set_config('{name}', :value, false)" for name in settings)
@@ -143,10 +144,24 @@ def _not_indexed(element: _Unindexed, compiler: Any, **kw: Any) -> str:
     return f"{rendered} NOT INDEXED" if kw.get("asfrom") else rendered
 
 
-def _unindexed() -> tuple[Any, Any]:
-    """The scanned customer table and a function moving conditions onto it."""
+def _now(read: Callable[[], list[T]]) -> list[T]:
+    """Run a read as it is."""
+    return read()
+
+
+def _scanned(session: Session, query: Query) -> tuple[Any, list[ColumnElement[bool]], Any]:
+    """The customer table read once in storage order, the query's conditions on it, and how to run a read of it.
+
+    SQLite: `NOT INDEXED`, every condition hidden. PostgreSQL: the plain conditions with index reads switched off
+    for that read, so it may share the scan among parallel workers (as a bare LIKE scan does).
+    """
     table = _Unindexed._construct(Customer.__table__, name="scanned")  # type: ignore[attr-defined]
-    return table, ClauseAdapter(table).traverse
+    adapt = ClauseAdapter(table).traverse
+    if session.get_bind().dialect.name == "sqlite":
+        return table, [adapt(c) for c in planned_conditions(session, query, visible=frozenset())], _now
+    plain = [adapt(c) for c in planned_conditions(session, query, visible=None)]
+    methods = ("enable_indexscan", "enable_indexonlyscan", "enable_bitmapscan")
+    return table, plain, lambda read: _without(session, methods, read)
 
 
 def _total(session: Session, query: Query, plan: Plan, est: Estimates, *, kept: ScalarSelect[int] | None,
@@ -159,10 +174,9 @@ def _total(session: Session, query: Query, plan: Plan, est: Estimates, *, kept: 
             conditions = planned_conditions(session, query, visible=count_groups(query, est))
         return int(session.exec(select(func.count()).select_from(Customer).where(*conditions)).one()), False
     # Many match: a scan that stops at the cap + 1st match (soon, among so many) instead of counting them all.
-    table, adapt = _unindexed()
-    hidden = [adapt(c) for c in planned_conditions(session, query, visible=frozenset())]
-    capped = select(table.c.id).where(*hidden).limit(COUNT_CAP + 1).subquery()
-    total = int(session.exec(select(func.count()).select_from(capped)).one())
+    table, scanned, run = _scanned(session, query)
+    capped = select(table.c.id).where(*scanned).limit(COUNT_CAP + 1).subquery()
+    total = int(run(lambda: [session.exec(select(func.count()).select_from(capped)).one()])[0])
     return min(total, COUNT_CAP), total > COUNT_CAP
 
 

@@ -102,9 +102,10 @@ def walk_groups(query: Query) -> tuple[frozenset[Group], str]:
 
 def walk_range(query: Query, est: Estimates) -> int:
     """How many rows the walked part of the sort index holds."""
-    groups, _ = walk_groups(query)
+    groups, walked = walk_groups(query)
     rows = est.total
-    if "status" in groups and est.status_rows is not None:
+    # Only canceled customers have a cancellation time: the canceled sort walks just theirs.
+    if ("status" in groups or walked == "canceled") and est.status_rows is not None:
         rows = est.status_rows
     if "seats" in groups and est.seat_rows is not None:
         rows = est.seat_rows if "status" in groups or est.status_rows is None else _share(est, est.seat_rows)
@@ -163,8 +164,9 @@ def choose(query: Query, est: Estimates, *, cap: int, kept_count: bool) -> Plan:
         ways.append((visits * RANDOM + count_cost, Kind.walk, groups, f"walk the {walked} index (~{visits:,.0f} rows)"))
     if est.term_ids is not None:
         ways.append((len(est.term_ids) * RANDOM, Kind.ids, frozenset(), f"{len(est.term_ids):,} term matches"))
-    elif est.indexed_terms and matches <= SCAN_CAP // 2:  # more than the probe's cap, but few enough to collect
-        ways.append((2 * matches * RANDOM, Kind.ids, frozenset(), "the terms' matches from the trigram index"))
+    elif est.indexed_terms and (held := round(est.total * term_share(est))) <= SCAN_CAP // 2:
+        # more than the probe's cap hold the terms, but few enough to collect from the trigram index
+        ways.append((2 * held * RANDOM, Kind.ids, frozenset(), f"~{held:,} term matches from the trigram index"))
     for rows, visible, _covers in drivers(query, est):
         ways.append((2 * rows * RANDOM, Kind.collect, visible, f"collect {rows:,} rows by {'+'.join(sorted(visible))}"))
     if matches <= SCAN_CAP:

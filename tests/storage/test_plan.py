@@ -75,3 +75,9 @@ def test_a_cheap_covering_index_range_counts_a_walked_page_exactly() -> None:
 def test_no_match_of_an_indexed_term_reads_nothing_more() -> None:
     est = Estimates(total=MILLION, structured=MILLION, term_ids=(), indexed_terms=True)
     assert plan_of("zz-no-match status:active", est)[0] is Kind.ids
+
+
+def test_the_canceled_sort_walks_only_the_canceled_rows_of_its_index() -> None:
+    # 5,939 of the 180,494 canceled customers match: a page is ~330 rows into their part of the index
+    est = Estimates(total=MILLION, structured=180_494, status_rows=180_494, sample_rows=8000, sample_hits=263)
+    assert plan_of("cs sort:canceled", est)[:2] == (Kind.walk, frozenset({"sort"}))
