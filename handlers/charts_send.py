@@ -8,6 +8,7 @@ so every replica skips the refused attempt.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -77,3 +78,17 @@ def respond_message(deps: Deps, respond: Respond, *, team_id: str, msg: Message,
         _remember(deps, team_id, f"response_url {status}")
     plain = plain or without_charts(msg)
     respond(text=plain["text"], blocks=plain["blocks"], response_type="ephemeral", replace_original=replace)
+
+
+def publish_view(deps: Deps, client: WebClient, *, team_id: str, user_id: str,
+                 build: Callable[[bool], dict[str, Any]]) -> None:
+    """views.publish of `build(tables)`, published again without data tables when the workspace refuses them."""
+    with session_scope(deps.engine) as session:
+        refused = charts_refused(session=session, team_id=team_id, now=deps.clock())
+    try:
+        client.views_publish(user_id=user_id, view=build(not refused))
+    except SlackApiError as exc:
+        if refused or exc.response.get("error") not in REFUSED:
+            raise
+        _remember(deps, team_id, "views.publish")
+        client.views_publish(user_id=user_id, view=build(False))

@@ -10,9 +10,11 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from handlers.alerts import with_alert_rules
+from handlers.blocks.charts import home_trend_blocks
 from handlers.blocks.common import Message, refusal
 from handlers.blocks.home import home_view
 from handlers.blocks.nav import HOME_CHURNED, HOME_EXPORT, HOME_NEW, HOME_ONE_SEAT, PageState
+from handlers.charts_send import publish_view, team_of
 from handlers.common import claim_delivery, delivery_key, log_request, user_of
 from handlers.customers import render_page
 from handlers.exports import Exports
@@ -20,19 +22,22 @@ from handlers.revenue import with_home_revenue
 from storage.customers import count_by_status, seat_totals
 from storage.db import read_scope
 from storage.finance import balance
-from storage.query import Window
+from storage.query import Window, parse_query
 from storage.signals import churned, new_signups
+from storage.trends import customer_trend
 
 # What each Home button shows (as the matching /customers command would); 1-seat orgs are the ones still paying.
+TREND_SPAN = timedelta(weeks=11)  # with the current week: twelve weeks
 HOME_PAGES = {HOME_NEW: ("new", "7d"), HOME_CHURNED: ("churned", "7d"),
               HOME_ONE_SEAT: ("list", "seats:1 status:active,trialing,past_due")}
 
 
-def build_home(deps: Deps, user_id: str) -> dict[str, Any]:
-    """The Home view for this user (balance only for finance users)."""
+def build_home(deps: Deps, user_id: str, *, tables: bool = True) -> dict[str, Any]:
+    """The Home view for this user (balance only for finance users); `tables=False` leaves the data table out."""
     now = deps.clock()
     week = Window(since=now - timedelta(days=7), until=None)
     with read_scope(deps.engine) as session:
+        trend = customer_trend(session=session, query=parse_query("", now=now), since=now - TREND_SPAN, until=now)
         counts = count_by_status(session=session)
         new_total, _ = new_signups(session=session, window=week, limit=0)
         churned_total, _ = churned(session=session, window=week, limit=0)
@@ -40,7 +45,8 @@ def build_home(deps: Deps, user_id: str) -> dict[str, Any]:
         balances = (balance(session=session, now=now, refund_window_days=deps.settings.refund_window_days)
                     if deps.settings.is_finance(user_id) else None)
     view = home_view(counts=counts, new_7d=new_total, churned_7d=churned_total, total_seats=seats,
-                     balances=balances, is_admin=deps.settings.is_admin(user_id), tz=deps.settings.timezone)
+                     balances=balances, is_admin=deps.settings.is_admin(user_id), tz=deps.settings.timezone,
+                     trend=home_trend_blocks(trend, tables=tables))
     view = with_home_revenue(view, deps) if balances is not None else view
     return with_alert_rules(view, deps, user_id)
 
@@ -49,12 +55,13 @@ def register(app: App, deps: Deps, exports: Exports) -> None:
     """Register the Home tab and its buttons (answers arrive as a DM from the app)."""
 
     @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+    def home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         user_id = str(event["user"])
         log_request(user_id, "app_home_opened")
-        client.views_publish(user_id=user_id, view=build_home(deps, user_id))
+        publish_view(deps, client, team_id=team_of(body), user_id=user_id,
+                     build=lambda tables: build_home(deps, user_id, tables=tables))
 
     @app.action(HOME_NEW)
     @app.action(HOME_CHURNED)

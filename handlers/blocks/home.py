@@ -30,7 +30,7 @@ CURRENCIES_SHOWN = 60
 
 def home_view(
     *, counts: dict[str, int], new_7d: int, churned_7d: int, total_seats: int, balances: list[Balance] | None,
-    is_admin: bool, tz: tzinfo,
+    is_admin: bool, tz: tzinfo, trend: list[Block] | None = None,
 ) -> dict[str, Any]:
     """Customers by status, new and churned in 7 days, seats, the balance (finance users) and workflow buttons."""
     total = sum(counts.values())
@@ -53,6 +53,7 @@ def home_view(
             alert_form_button() if is_admin else None,
         ),
         home_search_input(),  # handlers.home_search shows the matches under it, beside these figures
+        *([{"type": "divider"}, *trend] if trend else []),
     ]
     if balances is not None:
         blocks += [{"type": "divider"}, header("Balance"), *_balance(balances, tz)]

@@ -15,11 +15,12 @@ from handlers.blocks.limits import validate_message
 from handlers.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, PAGE_NEXT, PAGE_PREV, SHARE, PageState, decode_state
 from storage.customers import CurrencyTotals, CustomerDetail
 from storage.models import Customer, SeatChange, Status
-from storage.paging import Page
+from storage.paging import Page, encode_cursor
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
-STATE = PageState(command="list", query="status:active seats:>1", after="cur2", page_no=2)
+N, P, CUR2 = encode_cursor(5, 12), encode_cursor(7, 3), encode_cursor(6, 9)
+STATE = PageState(command="list", query="status:active seats:>1", after=CUR2, page_no=2)
 LONG_ORG = "Ω&<" * 334
 LONG_EMAIL = "x" * 300 + "@example.com"
 
@@ -34,7 +35,7 @@ def customer(i: int, *, org: str | None = None, email: str | None = None, status
                     external_id=f"ws_{i}")
 
 
-def page(items: list[Customer], *, total: int | None = None, nxt: str | None = "n", prev: str | None = "p",
+def page(items: list[Customer], *, total: int | None = None, nxt: str | None = N, prev: str | None = P,
          capped: bool = False) -> Page[Customer]:
     """A page of customers."""
     return Page(items=items, total=len(items) if total is None else total, next_cursor=nxt, prev_cursor=prev,
@@ -117,8 +118,8 @@ def test_previous_and_next_carry_the_query_the_cursor_and_the_page_number() -> N
     assert nxt is not None
     assert prev is not None
     assert (nxt["action_id"], prev["action_id"]) == (PAGE_NEXT, PAGE_PREV)
-    assert decode_state(nxt["value"]) == PageState("list", "status:active seats:>1", after="n", page_no=3)
-    assert decode_state(prev["value"]) == PageState("list", "status:active seats:>1", before="p", page_no=1)
+    assert decode_state(nxt["value"]) == PageState("list", "status:active seats:>1", after=N, page_no=3)
+    assert decode_state(prev["value"]) == PageState("list", "status:active seats:>1", before=P, page_no=1)
 
 
 def test_export_and_share_carry_this_page_and_open_product_is_a_link() -> None:
@@ -186,7 +187,7 @@ def test_user_data_cannot_ping_the_channel_from_the_fallback_text() -> None:
 def test_worst_case_rows_titles_and_filters_are_cut_not_rejected() -> None:
     rows = [customer(i, org=LONG_ORG, email=f"{i}{LONG_EMAIL}", seats=10**9) for i in range(10)]
     msg = render(rows, total=10**12, title="T" * 500, filters="f&" * 2500,
-                 state=PageState("search", "x" * 1500, after="a" * 200, page_no=10**6))
+                 state=PageState("search", "x" * 1500, after=encode_cursor("a" * 140, 1), page_no=10**6))
     row = the_table(msg)["rows"][1]
     assert row[0]["text"].endswith("…")
     assert len(row[0]["text"]) == 60

@@ -17,7 +17,9 @@ from handlers.blocks.limits import MESSAGE_BLOCKS, validate_message
 from handlers.blocks.nav import PageState, decode_state
 from storage.finance import Balance, PaymentRow
 from storage.models import Payment, Payout, PayoutStatus
-from storage.paging import Page
+from storage.paging import Page, encode_cursor
+
+N, P = encode_cursor(5, 12), encode_cursor(7, 3)
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
@@ -115,7 +117,7 @@ def test_a_payments_page_is_a_table_of_amount_fee_refunded_net_and_date_with_pag
             PaymentRow(payment=payment(refunded=0, currency="JPY", amount=5_000, fee=50), organization="Nippon",
                        email="n@nippon.example")]
     state = PageState("payments", "acme currency:usd")
-    msg = payments_page(Page(rows, 25, "n", None), state=state, filters="currency:usd", tz=UTC)
+    msg = payments_page(Page(rows, 25, N, None), state=state, filters="currency:usd", tz=UTC)
     validate_message(msg)
     assert msg["blocks"][0]["text"]["text"] == "Payments"
     assert msg["blocks"][1]["elements"][0]["text"] == "25 payments · page 1 · currency:usd"
@@ -127,14 +129,14 @@ def test_a_payments_page_is_a_table_of_amount_fee_refunded_net_and_date_with_pag
     assert button_labels(msg) == ["Next ▶"]
     nxt = find_button(msg, "next")
     assert nxt is not None
-    assert decode_state(nxt["value"]) == PageState("payments", "acme currency:usd", after="n", page_no=2)
+    assert decode_state(nxt["value"]) == PageState("payments", "acme currency:usd", after=N, page_no=2)
 
 
 def test_a_payouts_page_shows_status_markers_and_arrival_dates() -> None:
     payouts = [Payout(id=i, external_id=f"po_{i}", amount=10_000, currency="EUR", status=s, created_at=NOW,
                       arrival_date=NOW + timedelta(days=2) if s != "failed" else None)
                for i, s in enumerate(PayoutStatus)]
-    msg = payouts_page(Page(payouts, 5, None, "p"), state=PageState("payouts", "", page_no=2), filters="", tz=UTC)
+    msg = payouts_page(Page(payouts, 5, None, P), state=PageState("payouts", "", page_no=2), filters="", tz=UTC)
     validate_message(msg)
     rows = the_table(msg)["rows"]
     assert [r[2]["text"] for r in rows[1:]] == ["🕓 pending", "🚚 in transit", "✅ paid", "❌ failed", "⚫ canceled"]
@@ -153,7 +155,7 @@ def test_empty_finance_pages_suggest_fewer_filters() -> None:
 def test_worst_case_finance_pages_stay_inside_the_limits() -> None:
     rows = [PaymentRow(payment=payment(amount=10**18, fee=10**17, refunded=10**16, currency="KWD"),
                        organization="Ω" * 1000, email="x" * 320)] * 10
-    msg = payments_page(Page(rows, 10**12, "n" * 300, "p" * 300, total_capped=True),
+    msg = payments_page(Page(rows, 10**12, encode_cursor("n" * 210, 1), encode_cursor("p" * 210, 2), total_capped=True),
                         state=PageState("payments", "acme " * 300, page_no=99), filters="f" * 5000, tz=UTC)
     validate_message(msg)
     payout = Payout(id=1, external_id="po_" + "x" * 300, amount=-(10**18), currency="EUR", status="weird",

@@ -29,6 +29,7 @@ from handlers.blocks.nav import (
     encode_state,
 )
 from storage.finance import Balance
+from storage.paging import encode_cursor
 from storage.query import Domain, parse_query
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
@@ -176,7 +177,7 @@ def test_an_empty_store_and_a_huge_one_both_fit_the_home_tab() -> None:
 
 
 def test_page_state_round_trips_compactly() -> None:
-    state = PageState(command="churned", query="30d seats:1 “acme”", after="abc", page_no=4)
+    state = PageState(command="churned", query="30d seats:1 “acme”", after=encode_cursor("abc", 4), page_no=4)
     assert decode_state(encode_state(state)) == state
     assert encode_state(PageState("list", "")) == '{"command":"list","query":""}'
 
