@@ -155,8 +155,8 @@ class MrrMovement(SQLModel, table=True):
     __table_args__ = (
         Index("ix_mrr_movement_at", "at"),
         Index("ix_mrr_movement_customer", "customer_id", "at"),
-        # The largest expansions and churns of a window walk this from either end instead of sorting the window.
-        Index("ix_mrr_movement_rank", "currency", "kind", "delta", "at"),
+        # The largest expansions and churns of a window walk this (largest, then latest first) instead of sorting.
+        Index("ix_mrr_movement_rank", "currency", "kind", text("abs(delta)"), "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -235,25 +235,25 @@ def largest_movements(
         return []
     m = MrrMovement
     in_window = [col(m.at) >= since, col(m.at) < until]
-    losing = kind in LOSSES
-    # Walk the rank index from the large end in growing chunks (it holds the time too, so the walk never reads the
-    # table), keeping the entries inside the window: a window of 30 days among 18 months finds 5 in the first chunk.
-    order = (col(m.delta), col(m.at), col(m.id))
+    losing = kind in LOSSES  # the largest losses are the most negative deltas
+    # Walk the rank index (size, then time) backward in growing chunks, never reading the table, keeping the entries
+    # inside the window: a recent window finds 5 in the first chunk even where many movements have the same size.
+    size = func.abs(col(m.delta))
+    order = (size, col(m.at), col(m.id))
     walked: list[int] = []
     after: tuple[int, datetime, int] | None = None
-    size, walk = chunk, 0
+    batch, walk = chunk, 0
     while walk < RANK_WALK:
-        stmt = select(col(m.id), col(m.delta), col(m.at)).where(col(m.currency) == currency, col(m.kind) == kind)
+        stmt = sa_select(col(m.id), col(m.at), size).where(col(m.currency) == currency, col(m.kind) == kind)
         if after is not None:
-            position = tuple_(*order)
-            stmt = stmt.where(position > tuple_(*after) if losing else position < tuple_(*after))
-        rows = list(session.exec(stmt.order_by(*(c if losing else c.desc() for c in order)).limit(size)))
-        walked += [row_id or 0 for row_id, _delta, at in rows if since <= at < until][:limit - len(walked)]
-        if len(walked) >= min(limit, counted) or len(rows) < size:
+            stmt = stmt.where(tuple_(*order) < tuple_(*after))
+        rows = list(session.connection().execute(stmt.order_by(*(c.desc() for c in order)).limit(batch)))
+        walked += [row_id or 0 for row_id, at, _size in rows if since <= at < until][:limit - len(walked)]
+        if len(walked) >= min(limit, counted) or len(rows) < batch:
             break
-        last_id, last_delta, last_at = rows[-1]
-        after = (last_delta, last_at, last_id or 0)
-        walk, size = walk + size, size * 2  # few round trips when the window is sparse among the largest
+        last_id, last_at, last_size = rows[-1]
+        after = (int(last_size), last_at, last_id or 0)
+        walk, batch = walk + batch, batch * 2  # few round trips when the window is sparse among the largest
     if len(walked) < min(limit, counted):
         # Fewer than `limit` among the top RANK_WALK: the window holds few of them; sort its own (`+ 0` keeps the
         # rank index out of the ordering, so the time index finds the window).

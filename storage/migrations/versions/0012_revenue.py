@@ -118,7 +118,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_mrr_movement_at", "mrr_movement", ["at"])
     op.create_index("ix_mrr_movement_customer", "mrr_movement", ["customer_id", "at"])
-    op.create_index("ix_mrr_movement_rank", "mrr_movement", ["currency", "kind", "delta", "at"])
+    # Largest movements first, the latest first among equal sizes (per-seat prices make many): both walks go backward.
+    op.create_index("ix_mrr_movement_rank", "mrr_movement", ["currency", "kind", sa.text("abs(delta)"), "at"])
     op.create_table(
         "mrr_hour",
         sa.Column("hour", sa.String(length=13), nullable=False),
