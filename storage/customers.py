@@ -21,7 +21,7 @@ from storage.conditions import count_statement as count_statement
 from storage.conditions import customer_conditions as customer_conditions
 from storage.conditions import sort_columns as sort_columns
 from storage.conditions import window_conditions as window_conditions
-from storage.estimate import gather, term_matches
+from storage.estimate import MIN_TRIGRAM_TERM, gather, term_matches
 from storage.models import Customer, Payment, SeatChange, Status
 from storage.paging import Page, PageRequest, build_page, keyset
 from storage.plan import SCAN_CAP, WALK_BUDGET, Count, Estimates, Kind, Plan, choose, count_groups
@@ -50,6 +50,8 @@ def planned_page(*, session: Session, query: Query, page: PageRequest) -> tuple[
     plan = choose(query, est, cap=COUNT_CAP, kept_count=kept is not None)
     column = SORT_COLUMNS[query.sort.key]
     found: tuple[int, bool] | None = None  # (count, capped) when the plan already knows it
+    if plan.count is Count.capped and est.term_ids is None and _terms_only(query):
+        found = (COUNT_CAP, True)  # the probe met more than the cap holding every term: "1,000+" without a count
     conditions = planned_conditions(session, query, visible=plan.visible,
                                     ids=est.term_ids if plan.kind is Kind.ids else None)
     if plan.kind is Kind.ids and est.term_ids is None:  # more than the probe's cap, fewer than SCAN_CAP estimated
@@ -142,6 +144,13 @@ def _not_indexed(element: _Unindexed, compiler: Any, **kw: Any) -> str:
     """Add NOT INDEXED where the alias appears in a FROM clause."""
     rendered: str = compiler.visit_alias(element, **kw)
     return f"{rendered} NOT INDEXED" if kw.get("asfrom") else rendered
+
+
+def _terms_only(query: Query) -> bool:
+    """Indexed terms (3+ characters) and nothing else narrowing them."""
+    return bool(query.terms) and all(len(term) >= MIN_TRIGRAM_TERM for term in query.terms) and not (
+        query.statuses or query.seats_min is not None or query.seats_max is not None or query.created
+        or query.canceled or query.sort.key == "canceled")
 
 
 def _now(read: Callable[[], list[T]]) -> list[T]:
