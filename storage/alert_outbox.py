@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, distinct, or_, update
+from sqlalchemy import and_, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -60,7 +60,7 @@ def _due(now: datetime, stale_after: timedelta) -> Any:
 
 def due_channels(*, session: Session, now: datetime, stale_after: timedelta = STALE_AFTER) -> list[str]:
     """Channels with alerts to post now."""
-    stmt = select(distinct(col(AlertOutbox.channel_id))).where(_due(now, stale_after))
+    stmt = select(col(AlertOutbox.channel_id)).where(_due(now, stale_after)).distinct()
     return sorted(session.exec(stmt))
 
 

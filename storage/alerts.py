@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from storage.alert_filters import URGENT, AlertKind, RuleSpec, conditions_of, quiet_until
@@ -110,11 +111,33 @@ def mark_broken(*, session: Session, rule_ids: Iterable[int], reason: str, at: d
     return [_rule(r) for r in session.exec(select(AlertRule).where(col(AlertRule.id).in_(changed)))]
 
 
-def firing_rules(*, session: Session, kinds: Iterable[str]) -> list[Rule]:
+class Firing(NamedTuple):
+    """What matching needs of a rule that may fire (a light row: every moving event reads these)."""
+
+    id: int
+    kind: str
+    filters: str
+    channel_id: str
+    show_mrr: bool
+    quiet_start: str | None
+    quiet_end: str | None
+    timezone: str
+
+
+_TABLE = AlertRule.__table__  # type: ignore[attr-defined]
+# Built once: constructing the statement cost as much as running it, and every moving event runs it.
+_FIRING = (sa_select(*(_TABLE.c[name] for name in Firing._fields))
+           .where(_TABLE.c.active, ~_TABLE.c.paused, _TABLE.c.broken_at.is_(None),
+                  _TABLE.c.kind.in_(bindparam("kinds", expanding=True)))
+           .order_by(_TABLE.c.id))
+
+
+_INSERT = insert(AlertOutbox.__table__)  # type: ignore[attr-defined]
+
+
+def firing_rules(*, session: Session, kinds: Iterable[str]) -> list[Firing]:
     """Rules of these kinds that may fire: not removed, paused or broken (read each time: a new rule fires at once)."""
-    stmt = select(AlertRule).where(col(AlertRule.active), ~col(AlertRule.paused), col(AlertRule.broken_at).is_(None),
-                                   col(AlertRule.kind).in_(list(kinds))).order_by(col(AlertRule.id))
-    return [_rule(r) for r in session.exec(stmt)]
+    return [Firing(*row) for row in session.connection().execute(_FIRING, {"kinds": list(kinds)})]
 
 
 @dataclass(frozen=True)
@@ -219,7 +242,7 @@ def record_alerts(*, session: Session, before: Watched | None, event: SyncEvent,
     if not fired:
         return 0  # most events (renames, same values, payments) move nothing: no rule is read
     rules = firing_rules(session=session, kinds={f.kind.value for f in fired})
-    rows = 0
+    rows: list[dict[str, Any]] = []
     for rule in rules:
         conditions = conditions_of(rule.kind, rule.filters)
         for f in fired:
@@ -233,9 +256,10 @@ def record_alerts(*, session: Session, before: Watched | None, event: SyncEvent,
                 if not conditions.money(f.amount, f.currency):
                     continue
                 payload = dict(f.payload or {})
-            session.add(_outbox(rule, f.kind, payload, source=f"{event.source}:{event.event_id}", now=now))
-            rows += 1
-    return rows
+            rows.append(_outbox(rule, f.kind, payload, source=f"{event.source}:{event.event_id}", now=now))
+    if rows:
+        session.connection().execute(_INSERT, rows)
+    return len(rows)
 
 
 def _movements(session: Session, watched: Watched) -> list[_Fired]:
@@ -276,11 +300,12 @@ def _refund(session: Session, payment: Payment, amount: int) -> _Fired:
                            "amount": amount, "payment_amount": payment.amount, "currency": payment.currency})
 
 
-def _outbox(rule: Rule, kind: AlertKind, payload: dict[str, Any], *, source: str, now: datetime) -> AlertOutbox:
-    """An outbox row, due now or (non-urgent kinds) when the rule's quiet window ends."""
-    held = None if kind in URGENT else quiet_until(now, rule.quiet, rule.timezone)
-    return AlertOutbox(rule_id=rule.id, channel_id=rule.channel_id, kind=kind.value, source=source[:255],
-                       created_at=now, due_at=held or now, status="pending", payload=payload)
+def _outbox(rule: Firing, kind: AlertKind, payload: dict[str, Any], *, source: str, now: datetime) -> dict[str, Any]:
+    """An outbox row's values, due now or (non-urgent kinds) when the rule's quiet window ends."""
+    quiet = (rule.quiet_start, rule.quiet_end) if rule.quiet_start and rule.quiet_end else None
+    held = None if kind in URGENT else quiet_until(now, quiet, rule.timezone)
+    return {"rule_id": rule.id, "channel_id": rule.channel_id, "kind": kind.value, "source": source[:255],
+            "created_at": now, "due_at": held or now, "status": "pending", "payload": payload, "attempts": 0}
 
 
 def record_import_alerts(*, conn: Connection, changes: Iterable[tuple[CustomerState | None, CustomerState]],
@@ -288,7 +313,7 @@ def record_import_alerts(*, conn: Connection, changes: Iterable[tuple[CustomerSt
     """One summary outbox row per rule an import's changes match ("37 customers churned in this import")."""
     counts: dict[int, int] = {}
     examples: dict[int, list[dict[str, Any]]] = {}
-    rules: list[Rule] | None = None
+    rules: list[Firing] | None = None
     with Session(bind=conn) as session:
         for before, after in changes:
             kinds = customer_kinds(before, after)
@@ -306,11 +331,9 @@ def record_import_alerts(*, conn: Connection, changes: Iterable[tuple[CustomerSt
                         if len(shown) < SUMMARY_EXAMPLES:
                             shown.append(customer_payload(before, after, show_mrr=rule.show_mrr))
     by_id = {rule.id: rule for rule in rules or []}
-    for rule_id, count in sorted(counts.items()):
-        rule = by_id[rule_id]
-        row = _outbox(rule, AlertKind(rule.kind), {"summary": True, "count": count, "examples": examples[rule_id]},
-                      source=source, now=now)
-        conn.execute(insert(AlertOutbox.__table__).values(  # type: ignore[attr-defined]
-            rule_id=row.rule_id, channel_id=row.channel_id, kind=row.kind, source=row.source,
-            created_at=row.created_at, due_at=row.due_at, status="pending", payload=row.payload, attempts=0))
-    return len(counts)
+    rows = [_outbox(by_id[rule_id], AlertKind(by_id[rule_id].kind),
+                    {"summary": True, "count": count, "examples": examples[rule_id]}, source=source, now=now)
+            for rule_id, count in sorted(counts.items())]
+    if rows:
+        conn.execute(_INSERT, rows)
+    return len(rows)

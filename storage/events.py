@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.alerts import record_alerts, watch
 from storage.db import session_scope
 from storage.event_types import (
     CustomerChange,
@@ -50,7 +51,9 @@ def process_event(*, engine: Engine, event: SyncEvent, received_at: datetime) ->
                 row_id = _claim(session, event, received_at)
                 if row_id is None:
                     return Processed(outcome=_logged_outcome(session, event), duplicate=True)
+                watched = watch(session=session, event=event)  # alerts compare the rows before and after
                 outcome, detail = _apply(session, event)
+                record_alerts(session=session, before=watched, event=event, now=received_at)
                 row = session.get(ProcessedEvent, row_id)
                 assert row is not None
                 row.outcome, row.detail = outcome, detail[:200] if detail else None
