@@ -167,14 +167,19 @@ def choose(query: Query, est: Estimates, *, cap: int, kept_count: bool) -> Plan:
     elif est.indexed_terms and (held := round(est.total * term_share(est))) <= SCAN_CAP // 2:
         # more than the probe's cap hold the terms, but few enough to collect from the trigram index
         ways.append((2 * held * RANDOM, Kind.ids, frozenset(), f"~{held:,} term matches from the trigram index"))
+    elif est.indexed_terms:  # many hold the terms: read them by the trigram index (a count of them stops early)
+        recount = 0.0 if est.structured >= est.total else min(held * RANDOM, (cap + 1) * est.total / max(matches, 1))
+        ways.append((held * RANDOM + recount, Kind.collect, frozenset({"terms"}),
+                     f"collect ~{held:,} term matches by the trigram index"))
     for rows, visible, _covers in drivers(query, est):
         ways.append((2 * rows * RANDOM, Kind.collect, visible, f"collect {rows:,} rows by {'+'.join(sorted(visible))}"))
     if matches <= SCAN_CAP:
         ways.append((float(est.total), Kind.scan, frozenset(), "scan once, collecting the matches"))
     ways.append((est.total + count_cost, Kind.top, frozenset(), "scan once, keeping the first page"))
     cost, kind, visible, why = min(ways, key=lambda way: way[0])
-    return Plan(kind=kind, visible=visible, count=_count(query, est, kind, kept_count=kept_count),
-                matches=matches, why=f"{why}; ~{matches:,} matches, cost ~{cost:,.0f} row reads")
+    count = _count(query, est, kind, visible, matches, cap=cap, kept_count=kept_count)
+    return Plan(kind=kind, visible=visible, count=count, matches=matches,
+                why=f"{why}; ~{matches:,} matches, cost ~{cost:,.0f} row reads")
 
 
 def _count_cost(query: Query, est: Estimates, matches: int, *, cap: int, kept_count: bool) -> float:
@@ -187,10 +192,13 @@ def _count_cost(query: Query, est: Estimates, matches: int, *, cap: int, kept_co
     return min(float(est.total), (cap + 1) * est.total / max(matches, 1))  # a scan stopping at the cap
 
 
-def _count(query: Query, est: Estimates, kind: Kind, *, kept_count: bool) -> Count:
+def _count(query: Query, est: Estimates, kind: Kind, visible: frozenset[Group], matches: int, *, cap: int,
+           kept_count: bool) -> Count:
     """Kept totals when they answer; exact over few candidates or a cheap index range; else capped."""
     if kept_count:
         return Count.kept
+    if kind is Kind.collect and visible == frozenset({"terms"}) and (est.structured >= est.total or matches > cap):
+        return Count.capped  # so many candidates: a count that stops at the cap (free: the probe met it unfiltered)
     if kind in (Kind.ids, Kind.scan, Kind.collect):
         return Count.exact
     return Count.exact if count_groups(query, est) else Count.capped

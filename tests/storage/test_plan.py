@@ -40,11 +40,16 @@ def test_a_term_a_little_over_the_probe_cap_still_collects_from_the_trigram_inde
     assert plan_of("nora.okafor", est) == (Kind.ids, frozenset(), Count.exact)
 
 
-def test_a_name_sort_with_a_term_keeps_the_first_page_during_one_scan() -> None:
+def test_a_name_sort_with_a_common_indexed_term_collects_its_matches_by_the_trigram_index() -> None:
     # matches of a name cluster in name order, so walking the name index may read most of it
     est = Estimates(total=MILLION, structured=500_000, seat_rows=500_000, indexed_terms=True, sample_rows=8000,
                     sample_hits=180)
-    assert plan_of("orchid seats:5..20 sort:name", est) == (Kind.top, frozenset(), Count.capped)
+    assert plan_of("orchid seats:5..20 sort:name", est) == (Kind.collect, frozenset({"terms"}), Count.capped)
+
+
+def test_a_name_sort_with_a_two_letter_term_most_names_hold_keeps_the_first_page_during_one_scan() -> None:
+    est = Estimates(total=MILLION, structured=MILLION, sample_rows=8000, sample_hits=3100)
+    assert plan_of("er sort:-name", est) == (Kind.top, frozenset(), Count.capped)
 
 
 def test_a_status_and_seat_list_walks_with_the_kept_count() -> None:
