@@ -107,6 +107,10 @@ def recount(conn: Connection) -> None:
     conn.exec_driver_sql(hourly_fill_statement(conn.dialect.name))
     conn.exec_driver_sql("DELETE FROM customer_day")
     conn.exec_driver_sql(daily_fill_statement(conn.dialect.name))
+    conn.exec_driver_sql("DELETE FROM mrr_total")
+    conn.exec_driver_sql("INSERT INTO mrr_total(currency, mrr, paying) SELECT currency, sum(mrr), "
+                         "sum(CASE WHEN mrr > 0 THEN 1 ELSE 0 END) FROM customer WHERE currency IS NOT NULL "
+                         "GROUP BY currency")
     conn.exec_driver_sql("DELETE FROM seat_count")
     conn.exec_driver_sql("INSERT INTO seat_count(status, seats, customers) "
                          "SELECT status, seats, count(*) FROM customer GROUP BY status, seats")

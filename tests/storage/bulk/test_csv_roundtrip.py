@@ -310,3 +310,39 @@ def test_export_writes_utc_instants_with_microseconds_and_a_z_on_every_engine(en
         "Exact,a@exact.example,3,canceled,2026-11-22T12:00:00.000005Z,2026-11-23T12:00:00.000000Z",
         "Live,b@live.example,3,active,2026-11-21T12:00:00.000000Z,",
     ]
+
+
+_TOTALS = {"status_count": "customers", "seat_count": "customers", "customer_hour": "signups + cancellations",
+           "customer_day": "signups + cancellations", "mrr_total": "paying + mrr"}
+
+
+def trigger_kept_totals(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the trigger-kept totals that counts something (row-by-row deletes leave rows at zero)."""
+    with engine.connect() as conn:
+        return {table: sorted(tuple(row) for row in conn.execute(text(f"SELECT * FROM {table} WHERE {live} <> 0")))
+                for table, live in _TOTALS.items()}
+
+
+def test_a_bulk_backfill_leaves_every_trigger_kept_total_as_row_by_row_writes_do(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.bulk.importer
+
+    with Session(engine) as session:
+        add_customer(session, "Paying", email="pay@paying.example", seats=4)
+        session.execute(text("UPDATE customer SET mrr = 4900, currency = 'EUR'"))
+        session.commit()
+    text_ = "organization,email,seats,status,created_at,canceled_at\r\n" + "".join(
+        f"Fill {i},f{i}@fill.example,{i % 4},{'canceled' if i % 3 == 0 else 'active'},"
+        f"2026-11-{1 + i % 20:02}T{i % 24:02}:00:00.000000Z,{'2026-11-23T10:00:00.000000Z' if i % 3 == 0 else ''}\r\n"
+        for i in range(40))
+    monkeypatch.setattr(storage.bulk.importer, "BULK_MIN_ROWS", 2)
+    assert load(engine, text_) == (40, 0, 0)
+    bulk = trigger_kept_totals(engine)
+    with Session(engine) as s:
+        s.execute(text("DELETE FROM customer WHERE email LIKE '%@fill.example'"))
+        s.commit()
+    monkeypatch.setattr(storage.bulk.importer, "BULK_MIN_ROWS", 10**9)
+    assert load(engine, text_) == (40, 0, 0)
+    assert trigger_kept_totals(engine) == bulk
+    assert bulk["mrr_total"] == [("EUR", 4900, 1)]
