@@ -25,6 +25,8 @@ class CustomerChange:
     email: str | None = None
     fields: CustomerFields = dataclasses.field(default_factory=CustomerFields)
     defaults: CustomerFields | None = None  # fill-ins used only to create an unknown customer; None: never create
+    mrr: int | None = None  # monthly recurring revenue in minor units; None: not stated
+    currency: str | None = None  # of the mrr; None: the customer's
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from storage.event_types import (
     SyncEvent,
 )
 from storage.models import Customer, ProcessedEvent, SyncClock
+from storage.movements import MrrInvalid, apply_mrr, paying_mrr
 from storage.writes import (
     CustomerFields,
     PaymentFields,
@@ -106,6 +107,24 @@ def _apply(session: Session, event: SyncEvent) -> tuple[str, str | None]:
 
 
 def _sync_customer(session: Session, change: CustomerChange, at: datetime) -> tuple[Customer, bool]:
+    """The customer's fields, then its MRR (a movement), each written only when this event is not older."""
+    customer, applied = _sync_fields(session, change, at)
+    if change.mrr is None:
+        return customer, applied
+    fresh = _fresh(session, "customer", _id(customer.id), ["mrr"], at)
+    if fresh:
+        try:  # a status that pays nothing keeps the MRR at 0 (the status clock decided the status)
+            moved = apply_mrr(session=session, customer=customer, mrr=paying_mrr(customer.status, change.mrr),
+                              currency=change.currency, at=at)
+        except MrrInvalid:
+            raise EventConflict(f"customer {_label(change)} has no currency yet; state data.currency") from None
+        fresh = [] if moved.stale else fresh
+        _advance(session, "customer", _id(customer.id), fresh, at)
+    fields_stated = any(v is not None for v in vars(change.fields).values())
+    return customer, bool(fresh) or (applied and fields_stated)
+
+
+def _sync_fields(session: Session, change: CustomerChange, at: datetime) -> tuple[Customer, bool]:
     """Find (locking its row) or create the customer and write the fields this event is not older than."""
     customer = _locate(session, change)
     stated = _stated(change.fields, ("organization", "email", "seats", "created_at"))

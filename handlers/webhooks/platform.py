@@ -52,6 +52,8 @@ class CustomerData(CustomerRefData):
     status: CustomerStatus | None = None
     created_at: Instant | None = None
     canceled_at: Instant | None = None
+    mrr: Money | None = None
+    currency: Currency | None = None
 
     def fields(self) -> CustomerFields:
         """The stated customer fields."""
@@ -74,9 +76,11 @@ class CanceledData(CustomerRefData):
 
 
 class SeatsData(CustomerRefData):
-    """seats.changed: the customer and the new seat count."""
+    """seats.changed: the customer and the new seat count (and the MRR it makes, when the platform knows)."""
 
     seats: Seats
+    mrr: Money | None = None
+    currency: Currency | None = None
 
 
 class PaymentData(Payload):
@@ -230,10 +234,11 @@ def _change(event: Envelope) -> Change | None:
     match event:
         case CustomerCreated(data=data):
             return CustomerChange(external_id=data.id, email=data.email, fields=data.fields(),
-                                  defaults=CustomerFields())
+                                  defaults=CustomerFields(), mrr=data.mrr, currency=data.currency)
         case SeatsChanged(data=data):
             external_id, by_email = data.ref()
-            return CustomerChange(external_id=external_id, email=by_email, fields=CustomerFields(seats=data.seats))
+            return CustomerChange(external_id=external_id, email=by_email, fields=CustomerFields(seats=data.seats),
+                                  mrr=data.mrr, currency=data.currency)
         case CustomerCanceled(data=data):
             external_id, by_email = data.ref()
             return CustomerChange(external_id=external_id, email=by_email,
@@ -253,10 +258,11 @@ def _customer_updated(data: CustomerData) -> Change:
     """customer.updated: the customer plus any of organization, email, seats, status, canceled_at."""
     external_id, by_email = data.ref()
     fields = data.fields()
-    if all(v is None for v in (fields.organization, fields.email, fields.seats, fields.status, fields.canceled_at)):
-        raise EventInvalid("data must state at least one of organization, email, seats, status, canceled_at")
+    if all(v is None for v in (fields.organization, fields.email, fields.seats, fields.status, fields.canceled_at,
+                               data.mrr)):
+        raise EventInvalid("data must state at least one of organization, email, seats, status, canceled_at, mrr")
     return CustomerChange(external_id=external_id, email=by_email or fields.email, fields=fields,
-                          defaults=CustomerFields())
+                          defaults=CustomerFields(), mrr=data.mrr, currency=data.currency)
 
 
 def _payment(data: PaymentData) -> Change:
