@@ -75,8 +75,8 @@ def planned_conditions(session: Session, query: Query, *, visible: frozenset[str
         group = "status" if by_status else "canceled"
         add(group, shown(group, col(Customer.status)) == Status.canceled.value)
         add("canceled", *window_conditions(shown("canceled", col(Customer.canceled_at)), query.canceled))
-    if query.sort.key == "canceled":
-        group = "canceled" if visible is not None and "canceled" in visible else "sort"
+    if query.sort.key == "canceled":  # only canceled customers have a time: (status, canceled_at) serves it too
+        group = next((g for g in ("canceled", "status") if visible is not None and g in visible), "sort")
         add(group, shown(group, col(Customer.canceled_at)).is_not(None))
     return conditions
 
