@@ -12,24 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-# Each export runs in its own process so its peak RSS is its own (VmHWM: ru_maxrss survives exec on Linux).
-BOT_EXPORT = """
-import json, sys, time
-def peak_mb():
-    # VmHWM is this process's own high-water mark; ru_maxrss would also carry the parent's from before exec.
-    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
-from storage.db import make_engine
-from storage.bulk.csv_io import export_customers
-from storage.query import parse_query
-from datetime import UTC, datetime
-engine = make_engine(sys.argv[1])
-before = int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
-start = time.perf_counter()
-with open(sys.argv[2], "w", encoding="utf-8", newline="") as out:
-    rows = export_customers(engine=engine, query=parse_query("", now=datetime(2026, 11, 24, 12, tzinfo=UTC)), out=out)
-print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start, "rss_before_mb": round(before, 1),
-                  "peak_rss_mb": peak_mb()}))
-"""
+# Each side runs in its own process so its peak RSS is its own (VmHWM: ru_maxrss survives exec on Linux). The bot's
+# side is the whole `customers-bot export customers -o FILE` process, start-up and migration check included.
 STDLIB_EXPORT = """
 import csv, json, sqlite3, sys, time
 def peak_mb():
@@ -76,6 +60,25 @@ def _run(script: str, *args: str) -> dict[str, Any]:
     return result
 
 
+def _cli(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """`customers-bot ARGS` in its own process: exit code, output, seconds (process start included), peak RSS."""
+    out = subprocess.run([sys.executable, "-c", CHILD, sys.executable, "-m", "bot.cli", *args], env=env,
+                         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    done: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    if done["code"] != 0:
+        raise RuntimeError(f"customers-bot {' '.join(args)} failed: {done['stderr']}")
+    return done
+
+
+def _cli_export(database_url: str, target: str) -> dict[str, Any]:
+    """The whole `customers-bot export customers -o FILE` process: rows, seconds, rows/s, peak RSS."""
+    done = _cli(["export", "customers", "-o", target],
+                {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"})
+    rows = int(done["stderr"].split(" customers written")[0].split()[-1].replace(",", ""))
+    return {"rows": rows, "seconds": round(done["seconds"], 3), "rows_per_s": round(rows / done["seconds"]),
+            "peak_rss_mb": round(done["peak_rss_mb"], 1), "cpu_s": round(done["cpu_s"], 2)}
+
+
 EXPORT_ROUNDS = 3  # one export per side was at the mercy of the page cache and this VM's neighbours (0.57-0.97x)
 
 
@@ -86,7 +89,7 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def bench_export(database_url: str, *, workdir: Path, rounds: int = EXPORT_ROUNDS) -> dict[str, Any]:
-    """The bot's streaming export beside the stdlib loop and `sqlite3 -csv` (SQLite) or COPY (PostgreSQL).
+    """The bot's export command beside the stdlib loop and `sqlite3 -csv` (SQLite) or COPY (PostgreSQL).
 
     Each side runs `rounds` times, alternating, and the median run counts: both see the same warm page cache.
     """
@@ -96,7 +99,7 @@ def bench_export(database_url: str, *, workdir: Path, rounds: int = EXPORT_ROUND
     bot: list[dict[str, Any]] = []
     base: list[dict[str, Any]] = []
     for _ in range(rounds):
-        bot.append(_run(BOT_EXPORT, database_url, target))
+        bot.append(_cli_export(database_url, target))
         base.append(_run(STDLIB_EXPORT, path, target) if sqlite
                     else _run(PG_COPY, database_url.replace("+psycopg", ""), target))
     results: dict[str, Any] = {"bot": _median(bot)}
@@ -119,34 +122,32 @@ def bench_export(database_url: str, *, workdir: Path, rounds: int = EXPORT_ROUND
     return results
 
 
-# Runs the CLI as a child and reports the child's peak RSS (RUSAGE_CHILDREN of a fresh process is that child's).
+# Runs the CLI as a child and reports the child's peak RSS and CPU (RUSAGE_CHILDREN of a fresh process is that child's).
 CHILD = """
 import json, resource, subprocess, sys, time
 start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"code": done.returncode, "seconds": time.perf_counter() - start, "stdout": done.stdout,
-                  "stderr": done.stderr[-2000:], "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+                  "stderr": done.stderr[-2000:], "peak_rss_mb": usage.ru_maxrss / 1024,
+                  "cpu_s": usage.ru_utime + usage.ru_stime}))
 """
 
 
 def _import(csv_path: Path, env: dict[str, str]) -> dict[str, Any]:
     """`customers-bot import customers FILE` in its own process: rows, seconds (process start included), peak RSS."""
-    out = subprocess.run([sys.executable, "-c", CHILD, sys.executable, "-m", "bot.cli", "import", "customers",
-                          str(csv_path)], env=env, capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
-    done = json.loads(out.stdout.strip().splitlines()[-1])
-    if done["code"] != 0:
-        raise RuntimeError(f"import failed: {done['stderr']}")
+    done = _cli(["import", "customers", str(csv_path)], env)
     rows = int(done["stdout"].split(" rows")[0].split()[-1].replace(",", ""))
     return {"rows": rows, "seconds": round(done["seconds"], 2), "rows_per_s": round(rows / done["seconds"]),
-            "peak_rss_mb": round(done["peak_rss_mb"], 1), "summary": done["stdout"].strip()}
+            "peak_rss_mb": round(done["peak_rss_mb"], 1), "cpu_s": round(done["cpu_s"], 2),
+            "summary": done["stdout"].strip()}
 
 
 def bench_import(source_url: str, empty_url: str) -> dict[str, dict[str, Any]]:
     """Export every customer, import that file into an empty store, then import it again (nothing changes)."""
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "customers.csv"
-        _run(BOT_EXPORT, source_url, str(csv_path))
+        _cli_export(source_url, str(csv_path))
         env = {**os.environ, "DATABASE_URL": empty_url, "LOG_LEVEL": "WARNING"}
         subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, capture_output=True)
         first = _import(csv_path, env)
