@@ -72,7 +72,7 @@ _FINAL = """UPDATE customer SET mrr = m.new_mrr, currency = m.currency FROM (
     FROM mrr_movement) AS m WHERE m.customer_id = customer.id AND m.r = 1"""
 _INDEXES = ("ix_mrr_movement_at", "ix_mrr_movement_customer", "ix_mrr_movement_rank")
 _INDEX_SQL = {"ix_mrr_movement_at": "(at)", "ix_mrr_movement_customer": "(customer_id, at)",
-              "ix_mrr_movement_rank": "(currency, kind, delta, at)"}
+              "ix_mrr_movement_rank": "(currency, kind, abs(delta), at)"}
 
 
 def main() -> None:
