@@ -40,3 +40,14 @@ def test_benchmark_smoke_run_writes_every_figure_with_its_baseline(tmp_path: Pat
         assert http[key]["max_ms"] < 3000
     for key in ("serve_workers_1", "serve_workers_2"):
         assert http[key]["answered"] == http[key]["requests"]  # every command got its answer at the response_url
+    mix = tmp_path / "mix.json"
+    store = f"sqlite:///{ROOT / 'bench' / 'out' / 'sqlite-300.sqlite3'}"
+    done = subprocess.run([sys.executable, "-m", "bench.mix", "--url", store, "--questions", "24", "--out", str(mix)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    asked = json.loads(mix.read_text())
+    assert len({row["question"] for row in asked["asked"]}) == 24  # each question asked once
+    assert asked["bare_like_scan_ms"] > 0
+    assert asked["end_to_end"]["max_ms"] > 0
+    assert all(row["plan"] and row["answer_ms"] > 0 for row in asked["asked"])
+    assert "10 slowest" in done.stdout
