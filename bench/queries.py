@@ -90,9 +90,10 @@ def bench_queries(engine: Engine, *, now: datetime, repeat: int, refund_window_d
         base = {t: samples(bare_sql.customers_page(bare, build_query(deps, "search", t)[0]), base_repeat)
                 for t in SEARCH_TERMS}
         out["search"] = compare(bot, base)
-        rendered = {t: samples(lambda t=t: run_read(lambda: render_page(deps, PageState(command="search", query=t), "UBENCH")),
-                                repeat)
-                    for t in SEARCH_TERMS}
+        def rendered_search(term: str) -> Callable[[], Any]:
+            return lambda: run_read(lambda: render_page(deps, PageState(command="search", query=term), "UBENCH"))
+
+        rendered = {t: samples(rendered_search(t), repeat) for t in SEARCH_TERMS}
         out["search_rendered"] = {"bot": mix(rendered)}
         bot = {q: samples(handler_query(deps, "list", q), repeat) for q in LISTS}
         base = {q: samples(bare_sql.customers_page(bare, build_query(deps, "list", q)[0]), repeat) for q in LISTS}
