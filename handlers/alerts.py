@@ -20,7 +20,7 @@ from handlers.blocks.alerts import (
     rule_added,
     rules_list,
 )
-from handlers.blocks.common import Message, error_message, notice, refusal
+from handlers.blocks.common import Message, error_message, hide_emails, notice, refusal
 from handlers.blocks.customers import customer_card
 from handlers.blocks.exports import not_in_channel
 from handlers.blocks.limits import VIEW_BLOCKS
@@ -37,7 +37,7 @@ from handlers.common import (
 )
 from handlers.exports import CANNOT_POST
 from handlers.revenue import with_revenue
-from storage.alert_filters import FINANCE_KINDS, AlertRuleError, parse_rule
+from storage.alert_filters import FINANCE_KINDS, parse_rule
 from storage.alert_outbox import batch_alerts
 from storage.alerts import Rule, add_rule, live_rules, remove_rule, set_paused
 from storage.bulk.csv_io import neutralise
@@ -151,7 +151,7 @@ def export_csv(deps: Deps, batch: str) -> tuple[str, int]:
     for row in rows:
         p = row.payload
         seats, status = p.get("seats") or [None, None], p.get("status") or [None, None]
-        cells = [p.get("organization") or "", p.get("external_id") or "", row.kind, row.created_at.isoformat(),
+        cells = [hide_emails(str(p.get("organization") or "")), p.get("external_id") or "", row.kind, row.created_at.isoformat(),
                  seats[0], seats[1], status[0], status[1]]
         writer.writerow([neutralise(str(c)) if c is not None else "" for c in cells])
     return out.getvalue(), len(rows)
@@ -164,11 +164,8 @@ def register(app: App, deps: Deps) -> None:
     def on_alert(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         log_request(user_of(body), "/customers alert", str(body.get("text") or "")[6:])
-        with answering(respond, what="/customers alert"):
-            try:
-                ephemeral(respond, handle_command(deps, body))
-            except AlertRuleError as exc:
-                ephemeral(respond, error_message(str(exc)))
+        with answering(respond, what="/customers alert"):  # a bad kind or filter: the filter language's message
+            ephemeral(respond, handle_command(deps, body))
 
     @app.action(ALERT_SHOW_CUSTOMER)
     def on_show(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
