@@ -151,8 +151,8 @@ def export_csv(deps: Deps, batch: str) -> tuple[str, int]:
     for row in rows:
         p = row.payload
         seats, status = p.get("seats") or [None, None], p.get("status") or [None, None]
-        cells = [hide_emails(str(p.get("organization") or "")), p.get("external_id") or "", row.kind, row.created_at.isoformat(),
-                 seats[0], seats[1], status[0], status[1]]
+        cells = [hide_emails(str(p.get("organization") or "")), p.get("external_id") or "", row.kind,
+                 row.created_at.isoformat(), seats[0], seats[1], status[0], status[1]]
         writer.writerow([neutralise(str(c)) if c is not None else "" for c in cells])
     return out.getvalue(), len(rows)
 
