@@ -79,7 +79,7 @@ def _cli_export(database_url: str, target: str) -> dict[str, Any]:
             "peak_rss_mb": round(done["peak_rss_mb"], 1), "cpu_s": round(done["cpu_s"], 2)}
 
 
-EXPORT_ROUNDS = 3  # one export per side was at the mercy of the page cache and this VM's neighbours (0.57-0.97x)
+EXPORT_ROUNDS = 3  # one export per side is at the mercy of the page cache and of this shared machine's neighbours
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:

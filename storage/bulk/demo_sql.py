@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 # Payments: monthly on the signup day for the 8 latest months of each paying customer's tenure, 10% platform fee, ~2%
-# refunded
-# (half in full, some after the refund window). Pseudo-random but deterministic: hashes of ids.
+# refunded (half in full, some after the refund window). Pseudo-random but deterministic: hashes of ids.
 _SQLITE_PAYMENTS = """
 WITH RECURSIVE months(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM months WHERE n < 7),
 paying AS (
@@ -56,6 +55,7 @@ SELECT 'py_demo_' || lpad(id::text, 9, '0') || '_' || n, id, amount, currency, a
                                       CAST(:now AS timestamptz)) END
 FROM drawn WHERE paid >= born
 """
+
 
 def insert_payments(conn: Connection, *, now: datetime, base: int) -> int:
     """Generate the payments of every customer with id > base; returns how many were written."""
