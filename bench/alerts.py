@@ -12,6 +12,7 @@ import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
@@ -55,7 +56,7 @@ def _events(engine: Engine, n: int, seed: int) -> list[SyncEvent]:
     rng = random.Random(seed)
     with engine.connect() as conn:
         top = int(conn.execute(text("SELECT max(id) FROM customer")).scalar_one())
-        rows = []
+        rows: list[Any] = []
         while len(rows) < n:
             ids = [rng.randint(1, top) for _ in range(n)]
             found = conn.execute(text(f"SELECT email, status, seats FROM customer WHERE id IN ({','.join(map(str, ids))})"))
@@ -127,7 +128,7 @@ def main() -> None:
     global SELECTIVE
     SELECTIVE = args.selective
     engine = make_engine(args.url)
-    tables = [SQLModel.metadata.tables[t.__tablename__] for t in (AlertRule, AlertOutbox, AlertChannel)]  # type: ignore[attr-defined]
+    tables = [SQLModel.metadata.tables[t.__tablename__] for t in (AlertRule, AlertOutbox, AlertChannel)]
     SQLModel.metadata.create_all(engine, tables=tables)
     _clear(engine)
     base: list[float] = []

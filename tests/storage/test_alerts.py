@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from storage.alert_filters import AlertKind, AlertRuleError, parse_rule, quiet_until
+from storage.alert_match import CustomerState
 from storage.alert_outbox import claim_channel, due_channels, outbox_counts, record_failed, record_posted
 from storage.alerts import (
-    CustomerState,
     Rule,
     add_rule,
     live_rules,
