@@ -76,13 +76,25 @@ def planned_page(*, session: Session, query: Query, page: PageRequest) -> tuple[
             plan = replace(plan, kind=Kind.top, visible=frozenset(), why=f"{plan.why}; walk ran short: top")
         entity: Any = Customer
         run = _now
+        together = found is None and plan.count is Count.exact and plan.kind in (Kind.ids, Kind.collect)
+        stmt: Any
         if plan.kind is Kind.top:  # every row once, keeping the first page in sort order (a bounded sort)
             table, conditions, run = _scanned(session, query)
             entity = aliased(Customer, table)
+            stmt = select(entity).where(*conditions)
+        elif together:  # few candidates: the page and their count in one pass over them
+            candidates = select(Customer, func.count().over().label("total")).where(*conditions).subquery()
+            entity = aliased(Customer, candidates)
+            stmt = select(entity, candidates.c.total)
+        else:
+            stmt = select(entity).where(*conditions)
         sort_by = getattr(entity, column.key)
-        stmt, backwards = keyset(select(entity).where(*conditions), column=func.coalesce(sort_by, sort_by),
-                                 id_column=entity.id, descending=query.sort.descending, page=page)
+        stmt, backwards = keyset(stmt, column=func.coalesce(sort_by, sort_by), id_column=entity.id,
+                                 descending=query.sort.descending, page=page)
         rows = run(lambda: list(session.exec(stmt)))
+        if together:
+            found = (int(rows[0][1]), False) if rows else None  # an empty page counts on its own
+            rows = [row[0] for row in rows]
     total, capped = found or _total(session, query, plan, est, kept=kept, conditions=conditions)
 
     def key(row: Customer) -> tuple[Any, int]:
