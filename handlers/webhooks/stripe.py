@@ -6,10 +6,12 @@ Only documented fields are read (handlers.webhooks.stripe_objects); errors name 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from handlers.webhooks.fields import Payload, parse
+from handlers.webhooks.stripe_mrr import subscription_mrr
 from handlers.webhooks.stripe_objects import (
     ADAPTER,
     TAGS,
@@ -39,6 +41,9 @@ def map_stripe_event(event: Mapping[str, Any]) -> SyncEvent:
     mapped: Mapped = (obj.id, None, "event type is not synced") if mapper is None else mapper(
         obj, parsed.type, parsed.created)
     object_id, change, note = mapped
+    if isinstance(obj, Subscription) and isinstance(change, CustomerChange):
+        mrr, currency = subscription_mrr(event["data"]["object"], deleted=parsed.type.endswith(".deleted"))
+        change = replace(change, mrr=mrr, currency=currency)  # applied after the status, in the same transaction
     return SyncEvent(source="stripe", event_id=parsed.id, type=parsed.type, created_at=parsed.created,
                      object_id=object_id, change=change, note=note)
 
@@ -53,7 +58,10 @@ def _customer(obj: StripeCustomer, _kind: str, _created: datetime) -> Mapped:
 
 
 def _subscription(obj: Subscription, kind: str, _created: datetime) -> Mapped:
-    """customer.subscription.*: status and seats (quantity, or the items' quantities) of the subscriber."""
+    """customer.subscription.*: status and seats (quantity, or the items' quantities) of the subscriber.
+
+    Its MRR (stripe_mrr) is added by map_stripe_event, which holds the raw object the prices are read from.
+    """
     if kind.endswith(".deleted"):
         status: str | None = "canceled"
     elif obj.status is None:
@@ -82,15 +90,19 @@ def _payer(customer_id: str) -> CustomerChange:
 
 
 def _charge(obj: Charge, kind: str, created: datetime) -> Mapped:
-    """charge.succeeded|refunded: keyed by the payment intent (else the charge) so invoice.paid is the same row."""
+    """charge.succeeded|captured|refunded: what was captured, keyed by the payment intent (else the charge) so
+    invoice.paid is the same row."""
     key = obj.payment_intent or obj.id
     if obj.customer is None:
         return key, None, "charge has no Stripe customer"
+    captured = obj.amount if obj.amount_captured is None else obj.amount_captured  # older API versions lack it
+    if obj.captured is False or captured == 0:
+        return key, None, "charge is authorized, not captured; charge.captured records it"
     refunded = obj.amount_refunded or 0
     refunded_at = None
     if kind == "charge.refunded" and refunded:
         refunded_at = max((r.created for r in obj.refunds if r.created is not None), default=created)
-    fields = PaymentFields(amount=obj.amount, currency=obj.currency, fee=obj.application_fee_amount or 0,
+    fields = PaymentFields(amount=captured, currency=obj.currency, fee=obj.application_fee_amount or 0,
                            created_at=obj.created, refunded_amount=refunded, refunded_at=refunded_at)
     return key, PaymentChange(external_id=key, customer=_payer(obj.customer), fields=fields), None
 

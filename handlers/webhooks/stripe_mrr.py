@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field, PlainValidator, TypeAdapter
 
 from handlers.webhooks.fields import Currency, Money, Payload, count, fail, parse
 from storage.event_types import EventInvalid
+from storage.rules import AMOUNT_MAX
 
 # How many of each billing interval make a month (ChartMogul and Stripe's own MRR: a year is 12 months).
 PER_MONTH = {"day": Fraction(365, 12), "week": Fraction(52, 12), "month": Fraction(1), "year": Fraction(1, 12)}
@@ -119,4 +120,7 @@ def subscription_mrr(obj: object, *, deleted: bool = False) -> tuple[int, str | 
             monthly *= 1 - coupon.percent_off / 100
         elif coupon.amount_off is not None:
             monthly -= coupon.amount_off * interval  # taken off each invoice: per month of the interval
-    return max(0, int(monthly + Fraction(1, 2))), currency  # rounded half up to a minor unit
+    mrr = max(0, int(monthly + Fraction(1, 2)))  # rounded half up to a minor unit
+    if mrr > AMOUNT_MAX:
+        raise EventInvalid(f"data.object.items add up to more than {AMOUNT_MAX} minor units a month")
+    return mrr, currency

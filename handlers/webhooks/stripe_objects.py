@@ -126,6 +126,8 @@ class Charge(Payload):
     payment_intent: Ref | None = None
     customer: CustomerId | None = None
     amount: Money
+    amount_captured: Money | None = None  # less than amount after a partial capture
+    captured: bool | None = None
     currency: Currency
     application_fee_amount: Money | None = None
     amount_refunded: Money | None = None
@@ -196,9 +198,9 @@ class StripeEvent(Payload, Generic[Obj]):
 _OBJECT_OF = {"customer.created": "customer", "customer.updated": "customer",
               "customer.subscription.created": "subscription", "customer.subscription.updated": "subscription",
               "customer.subscription.deleted": "subscription", "charge.succeeded": "charge",
-              "charge.refunded": "charge", "invoice.paid": "invoice", "payout.created": "payout",
-              "payout.updated": "payout", "payout.paid": "payout", "payout.failed": "payout",
-              "payout.canceled": "payout"}
+              "charge.captured": "charge", "charge.refunded": "charge", "invoice.paid": "invoice",
+              "payout.created": "payout", "payout.updated": "payout", "payout.paid": "payout",
+              "payout.failed": "payout", "payout.canceled": "payout"}
 TAGS = frozenset((*_OBJECT_OF.values(), "other"))
 
 
