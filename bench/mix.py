@@ -5,8 +5,9 @@ itself (2-character terms rare and common, 3+ characters rare, common and matchi
 full organization names, email local parts and domains, `@domain`), combines them with filters (status one or
 several, seats exact, range and open, since:/until:/created:, canceled:) and sorts (created, name, seats, canceled,
 both directions), adds `new`/`churned` windows from 1 to 365 days, and asks each question once as a signed slash
-command, timing it from the request until its answer reaches the response_url. Beside it, in the same run: one bare
-sequential `LIKE '%term%'` scan of the whole table, and the Next/Previous pages and plans of every question in-process.
+command, timing it from the request until its answer reaches the response_url; then clicks each question's Next
+button, and Previous on the page after, the same way. Beside it, in the same run: one bare sequential
+`LIKE '%term%'` scan of the whole table, and each question's plan and its pages timed in-process.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from typing import Any
 from sqlalchemy import text
 
 from bench import bare_sql
-from bench.load import SECRET, _one_arrival, _request, free_port, process
+from bench.load import SECRET, USER, _one_arrival, _request, free_port, process
 from bench.queries import bench_deps
+from bot.local.slack_double import block_action_body, sign_slack_request
+from handlers.blocks.nav import PAGE_NEXT, PAGE_PREV, PageState, encode_state
 from handlers.customers import build_query
 from storage.customers import planned_page
 from storage.db import make_engine, read_scope
@@ -100,8 +103,25 @@ def build_mix(terms: dict[str, list[str]], rng: random.Random, *, size: int) -> 
     return list(mix.values())
 
 
-def ask_once(url: str, mix: list[tuple[str, str, str]]) -> list[float]:
-    """Ask each question once, one at a time, through `serve`; milliseconds until each answer reached Slack."""
+Ask = tuple[str, str, str]  # ("command", subcommand, text) or ("click", action_id, button value)
+
+
+def _signed(port: int, ask: Ask, response_url: str) -> bytes:
+    """One signed request: a /customers command, or a click on a page button."""
+    kind, first, second = ask
+    if kind == "command":
+        return _request(port, "/customers", f"{first} {second}".strip(), response_url)
+    body = block_action_body(first, second, user_id=USER, channel_id="CBENCH", response_url=response_url)
+    signed = sign_slack_request(body, SECRET)
+    head = (f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"X-Slack-Request-Timestamp: {signed['X-Slack-Request-Timestamp']}\r\n"
+            f"X-Slack-Signature: {signed['X-Slack-Signature']}\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode() + body
+
+
+def ask_once(url: str, asks: list[Ask]) -> list[float]:
+    """Send each request once, one at a time, to `serve`; milliseconds until each answer reached Slack."""
     sink_port, port = free_port(), free_port()
     sink = f"http://127.0.0.1:{sink_port}"
     env = {"DATABASE_URL": url, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{sink}/api/",
@@ -111,11 +131,11 @@ def ask_once(url: str, mix: list[tuple[str, str, str]]) -> list[float]:
     with process([sys.executable, "-m", "bench.slack_sink", str(sink_port)], env={}, port=sink_port), \
             process(argv, env=env, port=port), socket.create_connection(("127.0.0.1", port)) as sock:
         stream = sock.makefile("rb")
-        warm_up = [("warm", "help", ""), ("warm", "list", "sort:-created")]  # start-up costs, not in the figures
-        for n, (_kind, command, rest) in enumerate(warm_up + mix):
+        warm_up: list[Ask] = [("command", "help", ""), ("command", "list", "sort:-created")]  # start-up, not counted
+        for n, ask in enumerate(warm_up + asks):
             name = f"mix{n}"
             start = time.monotonic()
-            sock.sendall(_request(port, "/customers", f"{command} {rest}", f"{sink}/response/{name}"))
+            sock.sendall(_signed(port, ask, f"{sink}/response/{name}"))
             length = 0
             while (line := stream.readline()) not in (b"\r\n", b""):
                 if line.lower().startswith(b"content-length:"):
@@ -139,12 +159,16 @@ def in_process(url: str, mix: list[tuple[str, str, str]]) -> list[dict[str, Any]
             page, plan = planned_page(session=session, query=query, page=PageRequest())
         first = (time.perf_counter() - start) * 1000
         after = before = None
+        clicks: list[Ask] = []
         if page.next_cursor:
+            clicks.append(("click", PAGE_NEXT, encode_state(PageState(command, rest, after=page.next_cursor,
+                                                                      page_no=2))))
             start = time.perf_counter()
             with read_scope(engine) as session:
                 second, _ = planned_page(session=session, query=query, page=PageRequest(after=page.next_cursor))
             after = (time.perf_counter() - start) * 1000
             if second.prev_cursor:
+                clicks.append(("click", PAGE_PREV, encode_state(PageState(command, rest, before=second.prev_cursor))))
                 start = time.perf_counter()
                 with read_scope(engine) as session:
                     planned_page(session=session, query=query, page=PageRequest(before=second.prev_cursor))
@@ -152,7 +176,7 @@ def in_process(url: str, mix: list[tuple[str, str, str]]) -> list[dict[str, Any]
         out.append({"plan": plan.kind.value, "count": plan.count.value, "why": plan.why,
                     "total": f"{page.total:,}{'+' if page.total_capped else ''}", "first_ms": round(first, 1),
                     "next_ms": None if after is None else round(after, 1),
-                    "prev_ms": None if before is None else round(before, 1)})
+                    "prev_ms": None if before is None else round(before, 1), "clicks": clicks})
     engine.dispose()
     return out
 
@@ -193,21 +217,26 @@ def main() -> None:
     rng = random.Random(args.seed)
     mix = build_mix(draw_terms(args.url, rng), rng, size=args.questions)
     before = bare_scan(args.url)
-    waits = ask_once(args.url, mix)
-    after = bare_scan(args.url)
+    waits = ask_once(args.url, [("command", command, rest) for _kind, command, rest in mix])
     detail = in_process(args.url, mix)
+    clicks = [click for d in detail for click in d.pop("clicks")]
+    page_waits = ask_once(args.url, clicks) if clicks else []
+    after = bare_scan(args.url)
     scan = statistics.median([before, after])
     pages = [d[k] for d in detail for k in ("next_ms", "prev_ms") if d[k] is not None]
     result = {"url": args.url.rsplit("/", 1)[-1], "seed": args.seed, "questions": len(mix),
               "classes": sorted({k for k, _, _ in mix}), "bare_like_scan_ms": round(scan, 1),
               "end_to_end": summary(waits), "in_process_first": summary([d["first_ms"] for d in detail]),
               "in_process_next_prev": summary(pages) if pages else {},
+              "next_prev_end_to_end": summary(page_waits) if page_waits else {}, "page_clicks": len(page_waits),
               "asked": [{"class": k, "question": f"{c} {t}", "answer_ms": round(w, 1), **d}
                         for (k, c, t), w, d in zip(mix, waits, detail, strict=True)]}
     e2e = result["end_to_end"]
     print(f"{len(mix)} questions, {len(result['classes'])} classes; bare LIKE scan {scan:.1f} ms")
     print(f"end to end: p50 {e2e['p50_ms']} / p95 {e2e['p95_ms']} / max {e2e['max_ms']} ms "
-          f"(max = {e2e['max_ms'] / scan:.2f}x the bare scan); next/previous in-process {result['in_process_next_prev']}")
+          f"(max = {e2e['max_ms'] / scan:.2f}x the bare scan)")
+    print(f"next/previous clicks end to end ({len(page_waits)}): {result['next_prev_end_to_end']}; "
+          f"in-process {result['in_process_next_prev']}")
     print("10 slowest:")
     for row in sorted(result["asked"], key=lambda r: -r["answer_ms"])[:10]:
         print(f"  {row['answer_ms']:8.1f} ms  {row['question'][:60]:60} {row['total']:>8}  {row['plan']}/{row['count']}: "
