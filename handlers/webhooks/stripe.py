@@ -41,7 +41,8 @@ def map_stripe_event(event: Mapping[str, Any]) -> SyncEvent:
     mapped: Mapped = (obj.id, None, "event type is not synced") if mapper is None else mapper(
         obj, parsed.type, parsed.created)
     object_id, change, note = mapped
-    if isinstance(obj, Subscription) and isinstance(change, CustomerChange):
+    if isinstance(obj, Subscription) and isinstance(change, CustomerChange) and change.fields.status is not None:
+        # an unknown status states no MRR either (it may be paying)
         mrr, currency = subscription_mrr(event["data"]["object"], deleted=parsed.type.endswith(".deleted"))
         change = replace(change, mrr=mrr, currency=currency)  # applied after the status, in the same transaction
     return SyncEvent(source="stripe", event_id=parsed.id, type=parsed.type, created_at=parsed.created,

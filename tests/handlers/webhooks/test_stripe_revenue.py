@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from handlers.webhooks.stripe import map_stripe_event
 from storage.db import session_scope
+from storage.event_types import CustomerChange
 from storage.models import Customer, MrrMovement, Payment
 from tests.handlers.webhooks.test_platform import AppClient
 from tests.handlers.webhooks.test_stripe import T, charge, client, deliver, envelope, subscription
@@ -122,3 +124,13 @@ def test_an_authorized_charge_is_recorded_when_charge_captured_arrives(client: A
     captured = {**charge(amount=5000), "amount_captured": 5000, "captured": True}
     assert outcome(client, "charge.captured", captured, T + 30)["outcome"] == "applied"
     assert payments(engine) == [(5000, "USD")]
+
+
+def test_a_subscription_status_we_do_not_know_states_no_mrr() -> None:
+    change = map_stripe_event(envelope("customer.subscription.updated", priced((2000, 5, "month"), status="brand_new"))
+                              ).change
+    assert isinstance(change, CustomerChange)
+    assert (change.fields.status, change.mrr) == (None, None)
+    known = map_stripe_event(envelope("customer.subscription.updated", priced((2000, 5, "month")))).change
+    assert isinstance(known, CustomerChange)
+    assert (known.mrr, known.currency) == (10000, "USD")
