@@ -15,7 +15,7 @@ from enum import StrEnum
 from storage.query import Query
 
 PAGE_ROWS = 11  # a page and the look-ahead row that says whether there is a next one
-RANDOM = 10  # one row read through an index costs about this many rows read in a sequential scan
+RANDOM = 25  # one row read through an index costs about this many rows read in a sequential scan
 INDEX_ONLY = 0.2  # one index entry counted without reading its row
 COUNT_BUDGET = 0.15  # an exact count may cost this share of one scan; beyond it the count stops at the cap ("1,000+")
 WALK_BUDGET = 5000  # a walk reads at most this many rows of the sort index, then a scan takes over
@@ -172,7 +172,8 @@ def choose(query: Query, est: Estimates, *, cap: int, kept_count: bool) -> Plan:
         ways.append((held * RANDOM + recount, Kind.collect, frozenset({"terms"}),
                      f"collect ~{held:,} term matches by the trigram index"))
     for rows, visible, _covers in drivers(query, est):
-        ways.append((2 * rows * RANDOM, Kind.collect, visible, f"collect {rows:,} rows by {'+'.join(sorted(visible))}"))
+        # one pass: the page and the count come from the same candidates
+        ways.append((rows * RANDOM, Kind.collect, visible, f"collect {rows:,} rows by {'+'.join(sorted(visible))}"))
     if matches <= SCAN_CAP:
         ways.append((float(est.total), Kind.scan, frozenset(), "scan once, collecting the matches"))
     ways.append((est.total + count_cost, Kind.top, frozenset(), "scan once, keeping the first page"))
