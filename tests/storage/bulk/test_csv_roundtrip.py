@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
@@ -346,3 +347,20 @@ def test_a_bulk_backfill_leaves_every_trigger_kept_total_as_row_by_row_writes_do
     assert load(engine, text_) == (40, 0, 0)
     assert trigger_kept_totals(engine) == bulk
     assert bulk["mrr_total"] == [("EUR", 4900, 1)]
+
+
+def test_the_database_writes_every_line_exactly_as_csv_writer_does(engine: Engine, session: Session) -> None:
+    # The export's lines are built in SQL: pin them to the csv module on cells made of its special characters.
+    rng = random.Random(5)
+    alphabet = [",", '"', "\r", "\n", "'", "=", "+", "-", "@", "\t", " ", "a", "Z", "é", "😀"]
+    cells = [*HOSTILE, '"', '""', ",", "\r\n", "a,b", 'say "hi"', *(
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(150))]
+    expected = io.StringIO(newline="")
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow(EXPORT_HEADER)
+    for i, cell in enumerate(cells):
+        created = NOW - timedelta(minutes=i)
+        add_customer(session, cell, email=f"{cell}{i}@x.example", seats=i, created_at=created)
+        writer.writerow([neutralise(cell), neutralise(f"{cell}{i}@x.example"), i, "active",
+                         created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), ""])
+    assert export_text(engine) == expected.getvalue()
