@@ -31,13 +31,15 @@ class Subscription:
     broken_reason: str | None
     broken_at: datetime | None
     last_sent_at: datetime | None
+    revenue: bool = False  # net new MRR and churned MRR in the post (revenue:show)
 
 
 def _snapshot(row: DigestSubscription) -> Subscription:
     """Copy the columns the scheduler and renderers use."""
     return Subscription(id=row.id or 0, channel_id=row.channel_id, local_time=row.local_time, timezone=row.timezone,
                         quiet_skip=row.quiet_skip, created_by=row.created_by, created_at=row.created_at,
-                        broken_reason=row.broken_reason, broken_at=row.broken_at, last_sent_at=row.last_sent_at)
+                        broken_reason=row.broken_reason, broken_at=row.broken_at, last_sent_at=row.last_sent_at,
+                        revenue=row.revenue)
 
 
 def active_subscriptions(*, session: Session) -> list[Subscription]:
@@ -61,16 +63,16 @@ def _live_row(session: Session, channel_id: str) -> DigestSubscription | None:
 
 def subscribe(
     *, session: Session, channel_id: str, team_id: str | None, local_time: str, timezone: str, quiet_skip: bool,
-    user_id: str, at: datetime,
+    user_id: str, at: datetime, revenue: bool = False,
 ) -> tuple[Subscription, bool]:
-    """Create the channel's subscription, or update its time, zone and quiet choice (clearing a broken mark).
+    """Create the channel's subscription, or update its time, zone, quiet and revenue choices (clearing a broken mark).
 
     Returns the subscription and whether it was new.
     """
     for _ in range(2):  # a concurrent subscribe in the same channel wins the insert; then we update theirs
         row = _live_row(session, channel_id)
         if row is not None:
-            row.local_time, row.timezone, row.quiet_skip = local_time, timezone, quiet_skip
+            row.local_time, row.timezone, row.quiet_skip, row.revenue = local_time, timezone, quiet_skip, revenue
             row.updated_by, row.updated_at, row.broken_reason, row.broken_at = user_id, at, None, None
             session.add(row)
             session.flush()
@@ -78,8 +80,8 @@ def subscribe(
         # Re-subscribing revives the channel's last row, so a digest already posted today is not posted again.
         fields: dict[str, Any] = {
             "team_id": team_id, "local_time": local_time, "timezone": timezone, "quiet_skip": quiet_skip,
-            "created_by": user_id, "created_at": at, "updated_by": user_id, "updated_at": at, "active": True,
-            "deleted_by": None, "deleted_at": None, "broken_reason": None, "broken_at": None}
+            "revenue": revenue, "created_by": user_id, "created_at": at, "updated_by": user_id, "updated_at": at,
+            "active": True, "deleted_by": None, "deleted_at": None, "broken_reason": None, "broken_at": None}
         row = session.exec(select(DigestSubscription).where(DigestSubscription.channel_id == channel_id)
                            .order_by(col(DigestSubscription.id).desc())).first()
         if row is None:

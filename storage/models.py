@@ -29,6 +29,7 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_status_seats", "status", "seats", "created_at", "id"),
         Index("ix_customer_seats_created", "seats", "created_at", "id"),
         Index("ix_customer_status_canceled", "status", "canceled_at", "id"),
+        Index("ix_customer_mrr", "mrr", "id"),  # mrr: filters and sort:mrr (migration 0015)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -263,6 +264,7 @@ class DigestSubscription(SQLModel, table=True):
     local_time: str = Field(max_length=5)
     timezone: str = Field(max_length=64)
     quiet_skip: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    revenue: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
     created_by: str = Field(max_length=32)
     created_at: datetime = _ts()
     updated_by: str = Field(max_length=32)

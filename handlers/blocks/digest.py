@@ -18,6 +18,7 @@ LIST_LIMIT = 10
 SIGNAL_NAMES = 5
 ORG_WIDTH = 60
 MAX_LISTED_SUBSCRIPTIONS = 40
+REVENUE_SEEN = "Carries revenue (net new and churned MRR): everyone in the channel sees it"
 
 BROKEN_HELP = {
     "not_in_channel": "the bot is not in the channel",
@@ -161,9 +162,9 @@ def broken_notice(*, channel_id: str, reason: str) -> Message:
 
 
 def schedule_words(sub: Subscription) -> str:
-    """`09:00 Europe/Berlin, quiet days skipped`."""
+    """`09:00 Europe/Berlin, quiet days skipped` (`, with revenue` for revenue:show)."""
     quiet = "quiet days skipped" if sub.quiet_skip else "quiet days get one line"
-    return f"{sub.local_time} {sub.timezone}, {quiet}"
+    return f"{sub.local_time} {sub.timezone}, {quiet}" + (", with revenue" if sub.revenue else "")
 
 
 def health(sub: Subscription, tz: tzinfo) -> str:
@@ -182,8 +183,9 @@ def subscriptions_list(subs: list[Subscription], *, tz: tzinfo, can_subscribe: b
     blocks: list[Block | None] = [header(f"Daily digests ({len(subs):,})")]
     for sub in subs[:MAX_LISTED_SUBSCRIPTIONS]:
         sent = slack_date(sub.last_sent_at, tz) if sub.last_sent_at else "never"
+        revenue = f"\n💰 {REVENUE_SEEN}" if sub.revenue else ""
         blocks.append(section(f"<#{sub.channel_id}> · daily at {schedule_words(sub)}\n"
-                              f"Last sent: {sent} · {health(sub, tz)}"))
+                              f"Last sent: {sent} · {health(sub, tz)}{revenue}"))
     if len(subs) > MAX_LISTED_SUBSCRIPTIONS:
         blocks.append(context(f"+{len(subs) - MAX_LISTED_SUBSCRIPTIONS:,} more"))
     blocks.append(form)
@@ -208,8 +210,9 @@ def unsubscribed_notice(channel_id: str, *, existed: bool) -> Message:
 def digest_usage() -> Message:
     """How to use `/customers digest`."""
     text = ("*Daily digest of new signups and churn*\n"
-            "• `/customers digest subscribe [HH:MM] [Area/City] [quiet:skip]` in a channel (admins), "
-            "e.g. `/customers digest subscribe 09:00 Europe/Berlin`\n"
+            "• `/customers digest subscribe [HH:MM] [Area/City] [quiet:skip] [revenue:show]` in a channel (admins), "
+            "e.g. `/customers digest subscribe 09:00 Europe/Berlin`; `revenue:show` adds net new and churned MRR, "
+            "which everyone in the channel sees\n"
             "• `/customers digest unsubscribe` in that channel (admins)\n"
             "• `/customers digest list`: every subscription and its health\n"
             "• `/customers digest preview`: what this channel would get now (only you see it)")

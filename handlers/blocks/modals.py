@@ -40,6 +40,7 @@ DIGEST_TIME = "digest_time"
 DIGEST_ZONE = "digest_zone"
 DIGEST_OPTIONS = "digest_options"
 QUIET_SKIP = "quiet:skip"
+REVENUE_SHOW = "revenue:show"
 OPTION_TEXT = 75  # Slack's limits for a select option
 OPTION_VALUE = 150
 OPTIONS = 100
@@ -189,7 +190,8 @@ def zone_options(zones: list[str]) -> list[Block]:
     return [option(z.replace("_", " "), z) for z in zones[:OPTIONS]]
 
 
-def digest_form(*, channel_id: str | None, zone: str, local_time: str, quiet_skip: bool) -> dict[str, Any]:
+def digest_form(*, channel_id: str | None, zone: str, local_time: str, quiet_skip: bool,
+                revenue: bool = False) -> dict[str, Any]:
     """The `digest subscribe` form: channel (defaulting to the current one), time, the user's zone first, options."""
     picker: Block = {"type": "conversations_select", "action_id": DIGEST_CHANNEL,
                      "placeholder": plain("Pick a channel", PLACEHOLDER), "default_to_current_conversation": True,
@@ -198,9 +200,12 @@ def digest_form(*, channel_id: str | None, zone: str, local_time: str, quiet_ski
         picker["initial_conversation"] = channel_id
     quiet = option("Skip quiet days (quiet:skip)", QUIET_SKIP)
     quiet["description"] = plain("No post on a day without signups or churn", OPTION_TEXT)
-    checkboxes: Block = {"type": "checkboxes", "action_id": DIGEST_OPTIONS, "options": [quiet]}
-    if quiet_skip:
-        checkboxes["initial_options"] = [quiet]
+    money = option("Show revenue (revenue:show)", REVENUE_SHOW)
+    money["description"] = plain("Net new and churned MRR: everyone in the channel sees them", OPTION_TEXT)
+    checkboxes: Block = {"type": "checkboxes", "action_id": DIGEST_OPTIONS, "options": [quiet, money]}
+    chosen = [o for o, on in ((quiet, quiet_skip), (money, revenue)) if on]
+    if chosen:
+        checkboxes["initial_options"] = chosen
     blocks: list[Block] = [
         {"type": "input", "block_id": DIGEST_CHANNEL, "label": plain("Channel", 2000), "element": picker,
          "hint": plain("Invite @Customers there so it can post.", 2000)},

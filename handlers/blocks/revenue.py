@@ -1,4 +1,4 @@
-"""Revenue answers: `/finance mrr` per currency, the App Home's MRR lines, a customer card's MRR and movements."""
+"""Revenue answers: `/finance mrr` per currency, App Home's MRR lines, a customer card's MRR, a digest's revenue."""
 
 from __future__ import annotations
 
@@ -168,3 +168,19 @@ def digest_revenue_lines(figures: list[Revenue]) -> list[str]:
     return [f"*{escape(f.currency)}* net new MRR {signed_money(f.net_new, f.currency)} · lost to churn "
             f"{format_money(f.moved('churn'), f.currency)} ({plural(f.counted('churn'), 'customer')})"
             for f in figures if f.movements]
+
+
+DIGEST_CURRENCIES = 20  # currencies a digest lists before pointing to /finance mrr (one section stays short)
+
+
+def with_digest_revenue(msg: Message, figures: list[Revenue]) -> Message:
+    """A digest (revenue:show) with the day's net new MRR and churned MRR per currency, above its buttons."""
+    lines = digest_revenue_lines(figures)
+    shown = lines[:DIGEST_CURRENCIES] or ["no MRR movements"]
+    if len(lines) > DIGEST_CURRENCIES:
+        shown.append(f"and {plural(len(lines) - DIGEST_CURRENCIES, 'more currency', 'more currencies')}; "
+                     "`/finance mrr 1d` shows them all")
+    added = line_sections(shown, title="*Revenue, last 24 hours*")
+    blocks = list(msg["blocks"])
+    at = len(blocks) - 1 if blocks and blocks[-1].get("type") == "actions" else len(blocks)
+    return {**msg, "blocks": [*blocks[:at], *added, *blocks[at:]]}

@@ -27,6 +27,7 @@ from handlers.blocks.digest import (
     subscriptions_list,
     unsubscribed_notice,
 )
+from handlers.blocks.revenue import with_digest_revenue
 from handlers.common import answering, channel_of, claim_delivery, delivery_key, ephemeral, user_of
 from handlers.digests.schedule import next_post
 from handlers.exports import Exports
@@ -39,11 +40,13 @@ from storage.digests import (
     taken_days,
     unsubscribe,
 )
+from storage.revenue import revenue
 from storage.writes import record_audit
 
 DEFAULT_TIME = "09:00"
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-SUBSCRIBE_FORM = "`/customers digest subscribe 09:00 Europe/Berlin` (add `quiet:skip` to skip quiet days)"
+SUBSCRIBE_FORM = ("`/customers digest subscribe 09:00 Europe/Berlin` (add `quiet:skip` to skip quiet days, "
+                  "`revenue:show` for net new and churned MRR)")
 
 
 class DigestInputError(ValueError):
@@ -57,6 +60,7 @@ class SubscribeArgs:
     local_time: str
     timezone: str
     quiet_skip: bool
+    revenue: bool = False  # revenue:show: the post carries net new and churned MRR (the whole channel sees it)
 
 
 def parse_local_time(value: str) -> str:
@@ -86,11 +90,15 @@ def parse_zone(value: str) -> str:
 
 
 def parse_subscribe(tokens: list[str], *, default_zone: str) -> SubscribeArgs:
-    """`[HH:MM] [Area/City] [quiet:skip]` in any order."""
-    local_time, zone, quiet = DEFAULT_TIME, default_zone, False
+    """`[HH:MM] [Area/City] [quiet:skip] [revenue:show]` in any order."""
+    local_time, zone, quiet, revenue = DEFAULT_TIME, default_zone, False, False
     for token in tokens:
         lowered = token.lower()
-        if lowered.startswith("quiet:"):
+        if lowered.startswith("revenue:"):
+            if lowered not in ("revenue:show", "revenue:hide"):
+                raise DigestInputError(f"{token} is not a revenue choice; use revenue:show (or revenue:hide)")
+            revenue = lowered == "revenue:show"
+        elif lowered.startswith("quiet:"):
             if lowered not in ("quiet:skip", "quiet:post"):
                 raise DigestInputError(f"{token} is not a quiet-day choice; use quiet:skip (or quiet:post)")
             quiet = lowered == "quiet:skip"
@@ -98,7 +106,7 @@ def parse_subscribe(tokens: list[str], *, default_zone: str) -> SubscribeArgs:
             local_time = parse_local_time(token)
         else:
             zone = parse_zone(token)
-    return SubscribeArgs(local_time=local_time, timezone=zone, quiet_skip=quiet)
+    return SubscribeArgs(local_time=local_time, timezone=zone, quiet_skip=quiet, revenue=revenue)
 
 
 def _is_digest(body: dict[str, Any]) -> bool:
@@ -190,10 +198,10 @@ def subscribe_channel(deps: Deps, *, user_id: str, channel_id: str, team_id: str
     with session_scope(deps.engine, write=True) as session:
         sub, created = subscribe(session=session, channel_id=channel_id, team_id=team_id,
                                  local_time=args.local_time, timezone=args.timezone, quiet_skip=args.quiet_skip,
-                                 user_id=user_id, at=now)
+                                 user_id=user_id, at=now, revenue=args.revenue)
         record_audit(session=session, actor=user_id, action="digest_subscribe",
                      details={"channel": channel_id, "time": args.local_time, "timezone": args.timezone,
-                              "quiet_skip": args.quiet_skip, "created": created})
+                              "quiet_skip": args.quiet_skip, "revenue": args.revenue, "created": created})
         taken = taken_days(session=session, subscription_id=sub.id, since=now.date() - timedelta(days=2))
     next_at = next_post(sub, now=now, taken=taken, catchup_hours=deps.settings.digest_catchup_hours)
     return subscribed_notice(sub, created=created, next_at=next_at, tz=ZoneInfo(sub.timezone))
@@ -217,7 +225,10 @@ def _preview(deps: Deps, body: dict[str, Any]) -> Message:
     with read_scope(deps.engine) as session:
         sub = subscription_for_channel(session=session, channel_id=channel_id) if channel_id else None
         content = digest_content(session=session, until=now)
+        figures = revenue(session=session, since=content.since, until=content.until) if sub and sub.revenue else None
     zone = ZoneInfo(sub.timezone) if sub else deps.settings.timezone
     message = digest_message(content, local_day=now.astimezone(zone).date(), tz=zone,
                              product_url=deps.settings.product_url, exports=export_values(content))
+    if figures is not None:  # what the channel gets, which its members see anyway
+        message = with_digest_revenue(message, figures)
     return preview_message(message, channel_id=channel_id)

@@ -27,6 +27,7 @@ from handlers.blocks.modals import (
     DIGEST_ZONE,
     OPTIONS,
     QUIET_SKIP,
+    REVENUE_SHOW,
     digest_form,
     notice_modal,
     zone_options,
@@ -99,7 +100,8 @@ def read_form(view: dict[str, Any]) -> tuple[str, SubscribeArgs | None, dict[str
     chosen = {str(o.get("value")) for o in field(DIGEST_OPTIONS).get("selected_options") or []}
     if errors:
         return channel_id, None, errors
-    return channel_id, SubscribeArgs(local_time=local_time, timezone=zone, quiet_skip=QUIET_SKIP in chosen), {}
+    return channel_id, SubscribeArgs(local_time=local_time, timezone=zone, quiet_skip=QUIET_SKIP in chosen,
+                                     revenue=REVENUE_SHOW in chosen), {}
 
 
 def _refuse(deps: Deps, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -128,7 +130,7 @@ def register(app: App, deps: Deps) -> None:
             sub = subscription_for_channel(session=session, channel_id=channel_id) if channel_id else None
         zone = sub.timezone if sub else user_zone(client, user_id, deps.settings.default_timezone)
         view = digest_form(channel_id=channel_id or None, zone=zone, local_time=sub.local_time if sub else DEFAULT_TIME,
-                           quiet_skip=sub.quiet_skip if sub else False)
+                           quiet_skip=sub.quiet_skip if sub else False, revenue=sub.revenue if sub else False)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.options(DIGEST_ZONE)

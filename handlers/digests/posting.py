@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.deps import Deps
 from handlers.blocks.charts import with_digest_trend
 from handlers.blocks.digest import broken_notice, digest_message, export_values
+from handlers.blocks.revenue import with_digest_revenue
 from handlers.charts_send import post_message
 from handlers.digests.schedule import latest_due
 from storage.db import session_scope
@@ -31,6 +32,7 @@ from storage.digests import (
     record_skipped,
 )
 from storage.query import Query
+from storage.revenue import revenue
 from storage.trends import customer_trend
 from storage.writes import record_audit
 
@@ -123,6 +125,7 @@ def _deliver(
         content = digest_content(session=session, until=instant)
         trend = None if content.quiet else customer_trend(
             session=session, query=Query(), since=instant - timedelta(days=TREND_DAYS - 1), until=instant)
+        figures = revenue(session=session, since=content.since, until=content.until) if sub.revenue else None
     if content.quiet and sub.quiet_skip:
         with session_scope(deps.engine, write=True) as session:
             record_skipped(session=session, claim=claim, reason="quiet day (quiet:skip)")
@@ -131,6 +134,8 @@ def _deliver(
                              exports=export_values(content))
     if trend is not None:
         message = with_digest_trend(message, trend)
+    if figures is not None:
+        message = with_digest_revenue(message, figures)
     try:  # without the chart where the workspace refuses chart blocks
         response = post_message(
             deps, client, team_id=_team(client), channel=sub.channel_id, msg=message, unfurl_links=False,

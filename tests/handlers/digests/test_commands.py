@@ -64,7 +64,7 @@ def test_zones_are_matched_without_regard_to_case_and_unknown_ones_are_refused()
 
 def test_subscribe_arguments_come_in_any_order_with_defaults() -> None:
     assert parse_subscribe([], default_zone="UTC").__dict__ == {"local_time": "09:00", "timezone": "UTC",
-                                                                "quiet_skip": False}
+                                                                "quiet_skip": False, "revenue": False}
     parsed = parse_subscribe(["quiet:skip", "Asia/Tokyo", "7:30"], default_zone="UTC")
     assert (parsed.local_time, parsed.timezone, parsed.quiet_skip) == ("07:30", "Asia/Tokyo", True)
     with pytest.raises(DigestInputError, match="quiet:loud is not a quiet-day choice"):
@@ -84,7 +84,7 @@ def test_subscribe_replies_with_the_schedule_and_next_post_and_is_audited(deps: 
         audit_rows = [(a.actor, a.details) for a in audit]
     assert [(s.channel_id, s.local_time, s.quiet_skip) for s in subs] == [("C1", "08:00", True)]
     assert audit_rows[0] == (ADMIN, {"channel": "C1", "time": "08:00", "timezone": "Europe/Berlin",
-                                     "quiet_skip": True, "created": False})
+                                     "quiet_skip": True, "revenue": False, "created": False})
     assert len(audit_rows) == 2
 
 
