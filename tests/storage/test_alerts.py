@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -278,3 +279,17 @@ def test_an_import_fires_one_summary_per_rule(engine: Engine) -> None:
     rows = outbox(engine)
     assert [(r.rule_id, r.payload["count"], len(r.payload["examples"])) for r in rows] == [
         (churn_big.id, 18, 10), (churn_any.id, 37, 10)]
+
+
+def test_an_mrr_increase_is_an_expansion_with_mrr_before_and_after_for_finance_made_rules(engine: Engine) -> None:
+    make_rule(engine, "expansion", show_mrr=True)
+    make_rule(engine, "contraction seats:>=10")
+    send(engine, customer_event("r", seats=12, at=NOW - timedelta(hours=3)))
+    for at, mrr in ((NOW - timedelta(hours=2), 10000), (NOW - timedelta(hours=1), 15000), (NOW, 9000)):
+        event = customer_event("r", at=at, seats=12)
+        change = event.change
+        assert isinstance(change, CustomerChange)
+        send(engine, replace(event, change=replace(change, mrr=mrr, currency="usd")))
+    rows = outbox(engine)
+    assert [(r.kind, r.payload.get("mrr"), r.payload.get("currency")) for r in rows] == [
+        ("expansion", [10000, 15000], "USD"), ("contraction", None, None)]
