@@ -12,13 +12,15 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from bot.cli.common import deps_or_exit, err, fail
+from bot.deps import Deps
 from storage.bulk.csv_io import export_customers
 from storage.bulk.csv_read import ImportRejected
 from storage.bulk.demo import fill_demo_data, has_customers
 from storage.bulk.import_finance import import_payments, import_payouts
 from storage.bulk.importer import ImportResult, import_customers
 from storage.db import session_scope
-from storage.query import QueryError, parse_query
+from storage.movements_csv import export_movements
+from storage.query import Domain, Query, QueryError, parse_query
 from storage.writes import record_audit
 
 import_cli = typer.Typer(help="Import customers, payments or payouts from CSV (all or nothing).", no_args_is_help=True)
@@ -102,15 +104,38 @@ def export_customers_cmd(
         query = parse_query(text, now=deps.clock(), tz=deps.settings.timezone)
     except QueryError as exc:
         fail(str(exc), code=2)
+    _export(deps, "customers", query, output, lambda out: export_customers(engine=deps.engine, query=query, out=out))
+
+
+@export_cli.command("movements")
+def export_movements_cmd(
+    filters: Annotated[list[str] | None, typer.Argument(
+        help="Words (organization or email), since:/until:/created: on the movement's time, currency:eur")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file (default stdout)")] = None,
+) -> None:
+    """Export MRR movements as organization,email,at,kind,currency,old_mrr,new_mrr,delta (major units, oldest first)."""
+    deps = deps_or_exit()
+    try:
+        query = parse_query(" ".join(filters or []), now=deps.clock(), domain=Domain.payments,
+                            tz=deps.settings.timezone)
+    except QueryError as exc:
+        fail(str(exc), code=2)
+    if any(word.lower().startswith("sort:") for word in " ".join(filters or []).split()):
+        fail("movements are exported oldest first; leave out sort:", code=2)
+    _export(deps, "movements", query, output, lambda out: export_movements(engine=deps.engine, query=query, out=out))
+
+
+def _export(deps: Deps, kind: str, query: Query, output: Path | None, write: Callable[[TextIO], int]) -> None:
+    """Write to stdout, or to `output` through a .partial file renamed when complete; audit the export."""
     if output is None:
-        rows = export_customers(engine=deps.engine, query=query, out=sys.stdout)
+        rows = write(sys.stdout)
     else:
         partial = output.with_name(output.name + ".partial")
         with partial.open("w", encoding="utf-8", newline="") as out:
-            rows = export_customers(engine=deps.engine, query=query, out=out)
+            rows = write(out)
         partial.replace(output)  # never leave a half-written file under the real name
-        err.print(f"{rows:,} customers written to {output}", highlight=False)
+        err.print(f"{rows:,} {kind} written to {output}", highlight=False)
     with session_scope(deps.engine, write=True) as session:
         record_audit(session=session, actor="cli", action="export",
-                     details={"kind": "customers", "filters": query.summary, "rows": rows,
+                     details={"kind": kind, "filters": query.summary, "rows": rows,
                               "file": output.name if output else "-"})
