@@ -197,10 +197,7 @@ def validated(source: TextIO, progress: Progress) -> list[CustomerRow]:
 def insert_rows(rows: list[CustomerRow], *, now: datetime, sqlite: bool) -> list[tuple[Any, ...]]:
     """New customers' rows as the store takes them (the importer's INSERT_COLUMNS order): unstated times are `now`."""
     stamp = db_ts(now, sqlite)
-    if not sqlite:
-        return [(r.external_id, r.organization, r.email, r.email.lower(), r.seats, r.status, r.created_at or now,
-                 stated_cancel(r, None, now), now) for r in rows]
-    return [(r.external_id, r.organization, r.email, r.email.lower(), r.seats, r.status,
-             db_ts(r.created_at, True) if r.created_at else stamp,
-             (db_ts(r.canceled_at, True) if r.canceled_at else stamp) if r.status == _CANCELED else None, stamp)
-            for r in rows]
+    return [(external_id, organization, email, email.lower(), seats, status,
+             db_ts(created, sqlite) if created else stamp,
+             (db_ts(canceled, sqlite) if canceled else stamp) if status == _CANCELED else None, stamp)
+            for _line, external_id, organization, email, seats, status, created, canceled in rows]
