@@ -22,9 +22,11 @@ GAINS = (MovementKind.new.value, MovementKind.expansion.value, MovementKind.reac
 LOSSES = (MovementKind.contraction.value, MovementKind.churn.value)
 KINDS = GAINS + LOSSES
 # The largest movements of a kind walk its rank index from the top this far, keeping those inside the window; a
-# window holding fewer of them than that finds them by sorting its own movements instead.
-RANK_WALK = 5_000
+# window holding fewer of them than that (one that ended long ago) then seeks each size's entries inside the window,
+# size by size, at most SIZE_STEPS sizes, and only a window still short after that sorts its own movements.
+RANK_WALK = 300  # two chunks (100, then 200)
 RANK_CHUNK = 100
+SIZE_STEPS = 500
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ class MovementRow:
 
 def largest_movements(
     *, session: Session, currency: str, kind: str, since: datetime, until: datetime, counted: int, limit: int = 5,
-    chunk: int = RANK_CHUNK,
+    chunk: int = RANK_CHUNK, walk_max: int = RANK_WALK, size_steps: int = SIZE_STEPS,
 ) -> list[MovementRow]:
     """The movements of one kind in [since, until) that moved the most MRR (churns: the largest losses).
 
@@ -242,20 +244,24 @@ def largest_movements(
     order = (size, col(m.at), col(m.id))
     walked: list[int] = []
     after: tuple[int, datetime, int] | None = None
-    batch, walk = chunk, 0
-    while walk < RANK_WALK:
+    batch, walk, exhausted = chunk, 0, False
+    while walk < walk_max:
         stmt = sa_select(col(m.id), col(m.at), size).where(col(m.currency) == currency, col(m.kind) == kind)
         if after is not None:
             stmt = stmt.where(tuple_(*order) < tuple_(*after))
         rows = list(session.connection().execute(stmt.order_by(*(c.desc() for c in order)).limit(batch)))
         walked += [row_id or 0 for row_id, at, _size in rows if since <= at < until][:limit - len(walked)]
-        if len(walked) >= min(limit, counted) or len(rows) < batch:
+        exhausted = len(rows) < batch
+        if len(walked) >= min(limit, counted) or exhausted:
             break
         last_id, last_at, last_size = rows[-1]
         after = (int(last_size), last_at, last_id or 0)
         walk, batch = walk + batch, batch * 2  # few round trips when the window is sparse among the largest
+    if len(walked) < min(limit, counted) and after is not None and not exhausted:
+        walked += _by_size(session, currency=currency, kind=kind, since=since, until=until, after=after,
+                           wanted=min(limit, counted) - len(walked), steps=size_steps)
     if len(walked) < min(limit, counted):
-        # Fewer than `limit` among the top RANK_WALK: the window holds few of them; sort its own (`+ 0` keeps the
+        # Still short after SIZE_STEPS sizes (amounts that rarely repeat): sort the window's own (`+ 0` keeps the
         # rank index out of the ordering, so the time index finds the window).
         hidden = col(m.delta) + 0
         walked = [row_id or 0 for row_id in session.exec(
@@ -267,3 +273,32 @@ def largest_movements(
                          .join(Customer, col(Customer.id) == m.customer_id).where(col(m.id).in_(walked)))
     found = [MovementRow(movement=mv, organization=o, email=e) for mv, o, e in named]
     return sorted(found, key=lambda r: (r.movement.delta if losing else -r.movement.delta, r.movement.id or 0))
+
+
+def _by_size(
+    session: Session, *, currency: str, kind: str, since: datetime, until: datetime, after: tuple[int, datetime, int],
+    wanted: int, steps: int,
+) -> list[int]:
+    """Continue a rank walk stopped at `after` (size, at, id) one size at a time, seeking each size's window.
+
+    The rank index is ordered by size, then time: for one size the window's entries are one range of it, so a window
+    that ended long ago is found without reading the newer entries of each size. Bounded by `steps` sizes.
+    """
+    m = MrrMovement
+    size = func.abs(col(m.delta))
+    same = (col(m.currency) == currency, col(m.kind) == kind)
+    found: list[int] = []
+    current, rest = after[0], [tuple_(col(m.at), col(m.id)) < tuple_(after[1], after[2])]  # the rest of this size
+    for _ in range(steps):
+        rows = session.connection().execute(
+            sa_select(col(m.id)).where(*same, size == current, col(m.at) >= since, col(m.at) < until, *rest)
+            .order_by(col(m.at).desc(), col(m.id).desc()).limit(wanted - len(found)))
+        found += [row_id or 0 for (row_id,) in rows]
+        if len(found) >= wanted:
+            break
+        smaller = session.connection().execute(
+            sa_select(size).where(*same, size < current).order_by(size.desc()).limit(1)).first()
+        if smaller is None:
+            break
+        current, rest = int(smaller[0]), []
+    return found

@@ -187,6 +187,25 @@ def test_largest_expansions_and_churns_in_the_window(session: Session) -> None:
     assert largest_movements(session=session, currency="EUR", kind="churn", since=SINCE, until=NOW, counted=0) == []
 
 
+def test_a_window_that_ended_long_ago_finds_its_largest_however_the_walk_ends(session: Session) -> None:
+    # Many churns of the same sizes after the window (per-seat prices repeat), and the window's own far back.
+    old_since, old_until = NOW - 400 * D, NOW - 300 * D
+    plan = [(f"Old {i}", size, NOW - (350 + i) * D) for i, size in enumerate((9000, 9000, 7000, 7000, 5000, 3000))]
+    plan += [(f"New {i}", (9000, 7000, 5000)[i % 3], NOW - (10 + i) * D) for i in range(12)]
+    for name, size, at in plan:
+        customer = add_customer(session, name, created_at=NOW - 500 * D)
+        _mrr(session, customer, size, at - D)
+        _mrr(session, customer, 0, at)
+    expected = [("Old 0", -9000), ("Old 1", -9000), ("Old 2", -7000), ("Old 3", -7000), ("Old 4", -5000)]
+    for walk_max, steps in ((5000, 500), (2, 500), (2, 2), (2, 1), (0, 0)):  # whole walk, by size, then sorting
+        found = largest_movements(session=session, currency="USD", kind="churn", since=old_since, until=old_until,
+                                  counted=6, chunk=1, walk_max=walk_max, size_steps=steps)
+        assert [(r.organization, r.movement.delta) for r in found] == expected, (walk_max, steps)
+    fewer = largest_movements(session=session, currency="USD", kind="churn", since=old_since, until=NOW - 352 * D,
+                              counted=3, chunk=1, walk_max=3, size_steps=500)
+    assert [r.organization for r in fewer] == ["Old 3", "Old 4", "Old 5"]  # Old 2 falls on the end: outside
+
+
 def _aggregates(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     """The trigger-kept tables, zero rows left out."""
     with engine.connect() as conn:
