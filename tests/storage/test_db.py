@@ -28,12 +28,9 @@ from tests.conftest import NOW, PG_ADMIN_URL, _pg_reachable
 UPGRADE_SCRIPT = "import sys; from storage.db import make_engine, upgrade; upgrade(make_engine(sys.argv[1]))"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str) -> Iterator[str]:
-    """An empty, never-migrated database on each engine."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-        return
+@pytest.fixture(scope="module")
+def fresh_pg_database(worker_id: str) -> Iterator[str]:
+    """A PostgreSQL database of this module's own, created once (each DROP DATABASE waits for a checkpoint)."""
     if not _pg_reachable():
         pytest.skip("PostgreSQL not reachable")
     name = f"cbfresh_{worker_id}_{os.getpid()}".replace("-", "_")
@@ -45,6 +42,21 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str) ->
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, never-migrated database on each engine (PostgreSQL: its public schema dropped and made anew)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    url: str = request.getfixturevalue("fresh_pg_database")
+    reset = create_engine(url, poolclass=NullPool)
+    with reset.begin() as conn:  # tables, triggers, functions and extensions all live in public
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    reset.dispose()
+    yield url
 
 
 def test_migrations_create_every_table_the_models_describe(fresh_url: str) -> None:
