@@ -205,3 +205,24 @@ def record_import_alerts(*, conn: Connection, changes: Iterable[tuple[CustomerSt
     if rows:
         conn.execute(_INSERT, rows)
     return len(rows)
+
+
+def import_changes(*, inserts: Iterable[tuple[Any, ...]], updates: Iterable[dict[str, Any]],
+                   existing: Iterable[tuple[Any, ...]]) -> list[tuple[CustomerState | None, CustomerState]]:
+    """An import's customer changes as (before, after) states, from storage.bulk.importer's own rows.
+
+    `inserts` are in INSERT_COLUMNS order (external_id, organization, email, email_key, seats, status, ...), `updates`
+    carry `b_id` and the new values, `existing` rows are (id, external_id, organization, email, seats, status, ...).
+    """
+    changed = {u["b_id"]: u for u in updates}
+    pairs: list[tuple[CustomerState | None, CustomerState]] = [
+        (None, CustomerState(id=0, organization=row[1], external_id=row[0], seats=row[4], status=row[5]))
+        for row in inserts]
+    for row in existing:
+        new = changed.get(row[0])
+        if new is not None:
+            before = CustomerState(id=row[0], organization=row[2], external_id=row[1], seats=row[4], status=row[5])
+            pairs.append((before, CustomerState(id=row[0], organization=new["organization"],
+                                                external_id=new["external_id"], seats=new["seats"],
+                                                status=new["status"])))
+    return pairs
