@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert, text
 from sqlmodel import Session, col, select
 
 from storage.models import Customer, MovementKind, MrrMovement, Status
@@ -34,6 +34,27 @@ def movement_kind(old: int, new: int, *, paid_before: bool) -> MovementKind:
     if new == 0:
         return MovementKind.churn
     return MovementKind.expansion if new > old else MovementKind.contraction
+
+
+def mrr_steps(
+    *, old_mrr: int, old_currency: str | None, mrr: int, currency: str | None, paid_before: bool,
+) -> list[tuple[str, int, int, str]]:
+    """The movements (currency, old, new, kind) that take a customer from one MRR and currency to another.
+
+    A paying customer that switches currency churns in the old one and starts again in the new one.
+    """
+    steps: list[tuple[str, int, int]] = []
+    if old_mrr > 0 and old_currency and currency != old_currency:
+        steps.append((old_currency, old_mrr, 0))
+        if mrr > 0:
+            steps.append((currency or "", 0, mrr))
+    elif mrr != old_mrr:
+        steps.append((currency or "", old_mrr, mrr))
+    result = []
+    for step_currency, old, new in steps:
+        result.append((step_currency, old, new, movement_kind(old, new, paid_before=paid_before).value))
+        paid_before = True
+    return result
 
 
 def paying_mrr(status: str, mrr: int) -> int:
@@ -67,22 +88,13 @@ def apply_mrr(
     last = last_movement_at(session=session, customer_id=customer.id)
     if last is not None and last > at:
         return MrrApplied(stale=True)
-    steps: list[tuple[str, int, int]] = []  # (currency, old, new)
-    if customer.mrr > 0 and customer.currency and currency != customer.currency:
-        steps.append((customer.currency, customer.mrr, 0))
-        if mrr > 0:
-            steps.append((currency or "", 0, mrr))
-    elif mrr != customer.mrr:
-        steps.append((currency or "", customer.mrr, mrr))
     written = []
-    paid_before = last is not None
-    for step_currency, old, new in steps:
+    for step_currency, old, new, kind in mrr_steps(old_mrr=customer.mrr, old_currency=customer.currency, mrr=mrr,
+                                                   currency=currency, paid_before=last is not None):
         movement = MrrMovement(customer_id=customer.id, at=at, currency=step_currency, old_mrr=old, new_mrr=new,
-                               delta=new - old, kind=movement_kind(old, new, paid_before=paid_before).value,
-                               source_event=source_event)
+                               delta=new - old, kind=kind, source_event=source_event)
         session.add(movement)
         written.append(movement)
-        paid_before = True
     if currency != customer.currency or mrr != customer.mrr:
         customer.mrr, customer.currency = mrr, currency
         session.add(customer)
@@ -112,3 +124,33 @@ def recount_revenue(conn: Connection) -> None:
     conn.exec_driver_sql("INSERT INTO mrr_total(currency, mrr, paying) "
                          "SELECT currency, sum(mrr), sum(CASE WHEN mrr > 0 THEN 1 ELSE 0 END) FROM customer "
                          "WHERE currency IS NOT NULL GROUP BY currency")
+
+
+def record_first_mrr(conn: Connection, *, after_id: int) -> None:
+    """A `new` movement at signup for each paying customer inserted after `after_id` (imports state MRR as of now).
+
+    An import states what a new customer pays, not since when: the movement is dated at its signup, so MRR over time
+    follows the signups the store already shows; nothing else (expansions, churn) is invented.
+    """
+    conn.execute(text("INSERT INTO mrr_movement(customer_id, at, currency, old_mrr, new_mrr, delta, kind) "
+                      "SELECT id, created_at, currency, 0, mrr, mrr, :kind FROM customer "
+                      "WHERE id > :after AND mrr > 0 ORDER BY id"), {"kind": MovementKind.new.value, "after": after_id})
+
+
+def write_mrr_changes(conn: Connection, changes: list[tuple[int, int, str | None, int, str | None]], *,
+                      at: datetime) -> None:
+    """The movements of MRR changes (customer id, old mrr, old currency, new mrr, new currency) made at `at`."""
+    if not changes:
+        return
+    ids = [change[0] for change in changes]
+    paid: set[int] = set()  # customers with any earlier movement: from 0 they reactivate rather than start
+    for start in range(0, len(ids), 1000):
+        paid.update(conn.execute(select(col(MrrMovement.customer_id)).distinct()
+                                 .where(col(MrrMovement.customer_id).in_(ids[start:start + 1000]))).scalars())
+    rows = [{"customer_id": cid, "at": at, "currency": step_currency, "old_mrr": old, "new_mrr": new,
+             "delta": new - old, "kind": kind}
+            for cid, old_mrr, old_currency, mrr, currency in changes
+            for step_currency, old, new, kind in mrr_steps(old_mrr=old_mrr, old_currency=old_currency, mrr=mrr,
+                                                           currency=currency, paid_before=cid in paid)]
+    for start in range(0, len(rows), 5000):
+        conn.execute(insert(MrrMovement.__table__), rows[start:start + 5000])  # type: ignore[attr-defined]

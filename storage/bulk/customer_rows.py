@@ -17,13 +17,14 @@ from typing import Any, NamedTuple, TextIO
 from storage.bulk.csv_read import STORED_CONTROL, Cells, ImportRejected, Problem, read_records, wrong_width
 from storage.bulk.load import db_ts
 from storage.models import Status
+from storage.movements import paying_mrr
 from storage.query import STATUS_ALIASES
-from storage.rules import EMAIL_MAX, EMAIL_PATTERN, EXTERNAL_ID_MAX, ORGANIZATION_MAX, SEATS_MAX, is_email
+from storage.rules import EMAIL_MAX, EMAIL_PATTERN, EXTERNAL_ID_MAX, ORGANIZATION_MAX, SEATS_MAX, is_currency, is_email
 
 CUSTOMER_ALIASES = {"external_id": "id", "created": "created_at", "canceled": "canceled_at",
                     "cancelled_at": "canceled_at", "org": "organization"}
 CUSTOMER_REQUIRED = {"organization", "email", "seats", "status"}
-CUSTOMER_OPTIONAL = {"id", "created_at", "canceled_at"}
+CUSTOMER_OPTIONAL = {"id", "created_at", "canceled_at", "mrr", "currency"}  # mrr in major units, with its currency
 BATCH = 20_000
 STATUSES = frozenset(s.value for s in Status)
 _CANCELED = Status.canceled.value
@@ -45,6 +46,8 @@ class CustomerRow(NamedTuple):
     status: str
     created_at: datetime | None
     canceled_at: datetime | None
+    mrr: int | None = None  # minor units, 0 while the status pays nothing; None: not stated
+    currency: str | None = None  # of the mrr
 
 
 def stated_cancel(row: CustomerRow, current: tuple[Any, ...] | None, now: datetime) -> datetime | None:
@@ -70,9 +73,29 @@ def careful_customer_row(cells: Cells) -> CustomerRow | None:
     if canceled is not None and status != _CANCELED and status in STATUSES:
         cells.problem("canceled_at", f"is set but the status is {status}; leave it empty or set status canceled")
     external_id = cells.text("id", required=False, limit=EXTERNAL_ID_MAX)
+    mrr, currency = _mrr(cells)
     if cells.problems or organization is None or email is None or seats is None:
         return None
-    return CustomerRow(cells.line, external_id, organization, email, seats, status, created_at, canceled)
+    mrr = None if mrr is None else paying_mrr(status, mrr)  # trialing, paused, canceled... pay nothing
+    return CustomerRow(cells.line, external_id, organization, email, seats, status, created_at, canceled, mrr, currency)
+
+
+def _mrr(cells: Cells) -> tuple[int | None, str | None]:
+    """The optional mrr (major units of its currency) and currency; an mrr needs a currency and the reverse."""
+    currency = cells.text("currency", required=False, limit=10)
+    if currency is not None and not is_currency(currency):
+        cells.problem("currency", f"{currency!r} is not an ISO 4217 currency code like USD or EUR")
+        currency = None
+    currency = currency.upper() if currency else None
+    stated = bool(cells.values.get("mrr", "").strip())
+    if not stated:
+        if currency is not None:
+            cells.problem("mrr", "is empty but a currency is set; state the MRR in major units (0 if not paying)")
+        return None, currency
+    mrr = cells.money("mrr", currency)
+    if mrr is not None and currency is None and not any(p.column == "currency" for p in cells.problems):
+        cells.problem("currency", "is empty; an mrr needs its currency, like USD or EUR")
+    return mrr, currency
 
 
 @dataclass
@@ -129,6 +152,8 @@ def clean_batch(names: list[str], batch: list[Record], seen: _Seen) -> list[Cust
     """
     if not batch or any(len(raw) != len(names) for _, raw in batch):
         return None
+    if any(raw[i].strip() for i, name in enumerate(names) if name in ("mrr", "currency") for _, raw in batch):
+        return None  # MRR cells are read carefully (amounts in the currency's own exponent)
     lines = [line for line, _ in batch]
     columns = dict(zip(names, zip(*(raw for _, raw in batch), strict=True), strict=True))
     blank = ("",) * len(batch)
@@ -153,8 +178,9 @@ def clean_batch(names: list[str], batch: list[Record], seen: _Seen) -> list[Cust
         return None
     if not seen.take_all(lines, ids, list(map(str.lower, emails))):
         return None
+    nothing = [None] * len(batch)
     return list(map(CustomerRow._make, zip(lines, [i or None for i in ids], orgs, emails, numbers, statuses,
-                                           created_at, canceled_at, strict=True)))
+                                           created_at, canceled_at, nothing, nothing, strict=True)))
 
 
 def _exported_instants(cells: list[str]) -> list[datetime | None] | None:
@@ -199,5 +225,6 @@ def insert_rows(rows: list[CustomerRow], *, now: datetime, sqlite: bool) -> list
     stamp = db_ts(now, sqlite)
     return [(external_id, organization, email, email.lower(), seats, status,
              db_ts(created, sqlite) if created else stamp,
-             (db_ts(canceled, sqlite) if canceled else stamp) if status == _CANCELED else None, stamp)
-            for _line, external_id, organization, email, seats, status, created, canceled in rows]
+             (db_ts(canceled, sqlite) if canceled else stamp) if status == _CANCELED else None, stamp, mrr or 0,
+             currency)
+            for _line, external_id, organization, email, seats, status, created, canceled, mrr, currency in rows]

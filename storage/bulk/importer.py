@@ -15,12 +15,13 @@ from storage.bulk.customer_rows import CustomerRow, insert_rows, stated_cancel, 
 from storage.bulk.load import bulk_insert, bulk_mode, collector_paused, db_ts
 from storage.db import session_scope
 from storage.models import Customer, SeatChange
+from storage.movements import paying_mrr, record_first_mrr, write_mrr_changes
 from storage.writes import record_audit
 
 BATCH = 20_000
 BULK_MIN_ROWS = 50_000
 INSERT_COLUMNS = ("external_id", "organization", "email", "email_key", "seats", "status", "created_at",
-                  "canceled_at", "updated_at")
+                  "canceled_at", "updated_at", "mrr", "currency")
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,15 @@ def _load_into_empty(
                 inserted += len(rows)
         if problems:
             raise ImportRejected(problems)
+        record_first_mrr(conn, after_id=0)  # the store was empty: every customer is this file's
 
     bulk_mode(conn, load)
     return ImportResult(kind="customers", rows=inserted, inserted=inserted, updated=0, unchanged=0)
 
 
 _EXISTING = (col(Customer.id), col(Customer.external_id), col(Customer.organization), col(Customer.email),
-             col(Customer.seats), col(Customer.status), col(Customer.created_at), col(Customer.canceled_at))
+             col(Customer.seats), col(Customer.status), col(Customer.created_at), col(Customer.canceled_at),
+             col(Customer.mrr), col(Customer.currency))
 
 
 def _upsert(conn: Connection, rows: list[CustomerRow], *, now: datetime) -> ImportResult:
@@ -113,15 +116,16 @@ def _upsert(conn: Connection, rows: list[CustomerRow], *, now: datetime) -> Impo
     inserts: list[tuple[Any, ...]] = []  # in INSERT_COLUMNS order: a million dicts cost seconds
     updates: list[dict[str, Any]] = []
     seat_changes: list[dict[str, Any]] = []
+    mrr_changes: list[tuple[int, int, str | None, int, str | None]] = []  # id, old mrr and currency, new ones
     problems: list[Problem] = []
     for row in rows:
         current = by_id.get(row.external_id or "") or by_email.get(row.email.lower())
         canceled_at = stated_cancel(row, current, now)
         if current is None:
             inserts.append((row.external_id, row.organization, row.email, row.email.lower(), row.seats, row.status,
-                            row.created_at or now, canceled_at))
+                            row.created_at or now, canceled_at, row.mrr or 0, row.currency))
             continue
-        cid, ext, org, email, seats, status, created_at, old_canceled = current
+        cid, ext, org, email, seats, status, created_at, old_canceled, old_mrr, old_currency = current
         owner = by_email.get(row.email.lower())
         if owner is not None and owner[0] != cid:
             problems.append(Problem(row.line, "email", "belongs to another customer (a different id)"))
@@ -129,13 +133,19 @@ def _upsert(conn: Connection, rows: list[CustomerRow], *, now: datetime) -> Impo
         if row.external_id and ext and ext != row.external_id:
             problems.append(Problem(row.line, "id", f"the customer with this email has id {ext!r}"))
             continue
+        # Without an mrr cell the MRR stays, unless the new status pays nothing (a churn, as live events do).
+        mrr = paying_mrr(row.status, old_mrr if row.mrr is None else row.mrr)
+        currency = row.currency or old_currency
         new = (row.external_id or ext, row.organization, row.email, row.seats, row.status,
-               row.created_at or created_at, canceled_at)
-        if new == (ext, org, email, seats, status, created_at, old_canceled):
+               row.created_at or created_at, canceled_at, mrr, currency)
+        if new == (ext, org, email, seats, status, created_at, old_canceled, old_mrr, old_currency):
             continue
         updates.append({"b_id": cid, "external_id": new[0], "organization": row.organization, "email": row.email,
                         "email_key": row.email.lower(), "seats": row.seats, "status": row.status,
-                        "created_at": new[5], "canceled_at": canceled_at, "updated_at": now})
+                        "created_at": new[5], "canceled_at": canceled_at, "updated_at": now, "mrr": mrr,
+                        "currency": currency})
+        if (mrr, currency) != (old_mrr, old_currency):
+            mrr_changes.append((cid, old_mrr, old_currency, mrr, currency))
         if row.seats != seats:
             seat_changes.append({"customer_id": cid, "old_seats": seats, "new_seats": row.seats, "at": now})
     if problems:
@@ -146,11 +156,11 @@ def _upsert(conn: Connection, rows: list[CustomerRow], *, now: datetime) -> Impo
             sqlite = conn.dialect.name == "sqlite"
             stamp = db_ts(now, sqlite)
             bulk_insert(conn, "customer", INSERT_COLUMNS, (
-                (*head, db_ts(created, sqlite), canceled and db_ts(canceled, sqlite), stamp)
-                for *head, created, canceled in inserts))
+                (*head, db_ts(created, sqlite), canceled and db_ts(canceled, sqlite), stamp, mrr, currency)
+                for *head, created, canceled, mrr, currency in inserts))
         else:
             for start in range(0, len(inserts), BATCH):
-                conn.execute(insert(table), [dict(zip(INSERT_COLUMNS, (*r, now), strict=True))
+                conn.execute(insert(table), [dict(zip(INSERT_COLUMNS, (*r[:8], now, *r[8:]), strict=True))
                                              for r in inserts[start:start + BATCH]])
         if updates:
             stmt = update(table).where(table.c.id == bindparam("b_id"))
@@ -158,7 +168,10 @@ def _upsert(conn: Connection, rows: list[CustomerRow], *, now: datetime) -> Impo
                 conn.execute(stmt, updates[start:start + BATCH])
         if seat_changes:
             conn.execute(insert(SeatChange.__table__), seat_changes)  # type: ignore[attr-defined]
+        record_first_mrr(conn, after_id=last_id)
+        write_mrr_changes(conn, mrr_changes, at=now)
 
+    last_id = max((row[0] for row in by_email.values()), default=0)  # new customers get higher ids
     # A backfill at least as large as the store: load with indexes and triggers off, rebuild them once.
     bulk = len(inserts) >= max(BULK_MIN_ROWS, len(by_email))
     if bulk:

@@ -13,9 +13,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage.db import CACHE_KIB
 from storage.hourly import fill_statement as hourly_fill_statement
+from storage.movements import recount_revenue
 from storage.trends import fill_statement as daily_fill_statement
 
-_LOADED_TABLES = ("customer", "payment", "seat_change")
+_LOADED_TABLES = ("customer", "payment", "seat_change", "mrr_movement")
+_TRIGGER_TABLES = ("customer", "payment", "mrr_movement")  # whose per-row triggers keep totals recount rebuilds
 SEARCH_INDEX = "customer_fts"
 BULK_CACHE_KIB = -1_048_576  # 1 GiB while a bulk load rebuilds indexes (negative: KiB, SQLite's convention)
 
@@ -58,10 +60,10 @@ def _postgres_bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
         "(SELECT conname FROM pg_constraint)"), {"t": list(_LOADED_TABLES)}))
     for name, _sql in indexes:
         conn.exec_driver_sql(f"DROP INDEX {name}")
-    for table in ("customer", "payment"):  # USER: ours, not the foreign-key constraint triggers
+    for table in _TRIGGER_TABLES:  # USER: ours, not the foreign-key constraint triggers
         conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
     load()
-    for table in ("customer", "payment"):
+    for table in _TRIGGER_TABLES:
         conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     for _name, sql in indexes:
         conn.exec_driver_sql(sql)
@@ -80,7 +82,7 @@ def _sqlite_bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
             f"AND tbl_name IN {_LOADED_TABLES}"))
         triggers = list(conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('customer', 'payment')"))
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN {_TRIGGER_TABLES}"))
         for name, _sql in indexes:
             conn.exec_driver_sql(f"DROP INDEX {name}")
         for name, _sql in triggers:
@@ -107,10 +109,7 @@ def recount(conn: Connection) -> None:
     conn.exec_driver_sql(hourly_fill_statement(conn.dialect.name))
     conn.exec_driver_sql("DELETE FROM customer_day")
     conn.exec_driver_sql(daily_fill_statement(conn.dialect.name))
-    conn.exec_driver_sql("DELETE FROM mrr_total")
-    conn.exec_driver_sql("INSERT INTO mrr_total(currency, mrr, paying) SELECT currency, sum(mrr), "
-                         "sum(CASE WHEN mrr > 0 THEN 1 ELSE 0 END) FROM customer WHERE currency IS NOT NULL "
-                         "GROUP BY currency")
+    recount_revenue(conn)  # mrr_hour, mrr_day and mrr_total
     conn.exec_driver_sql("DELETE FROM seat_count")
     conn.exec_driver_sql("INSERT INTO seat_count(status, seats, customers) "
                          "SELECT status, seats, count(*) FROM customer GROUP BY status, seats")
