@@ -211,18 +211,27 @@ def import_changes(*, inserts: Iterable[tuple[Any, ...]], updates: Iterable[dict
                    existing: Iterable[tuple[Any, ...]]) -> list[tuple[CustomerState | None, CustomerState]]:
     """An import's customer changes as (before, after) states, from storage.bulk.importer's own rows.
 
-    `inserts` are in INSERT_COLUMNS order (external_id, organization, email, email_key, seats, status, ...), `updates`
-    carry `b_id` and the new values, `existing` rows are (id, external_id, organization, email, seats, status, ...).
+    `inserts` are in INSERT_COLUMNS order (external_id, organization, email, email_key, seats, status, created_at,
+    canceled_at, mrr, currency), `updates` carry `b_id` and the new values, `existing` rows are (id, external_id,
+    organization, email, seats, status, created_at, canceled_at, mrr, currency).
     """
     changed = {u["b_id"]: u for u in updates}
     pairs: list[tuple[CustomerState | None, CustomerState]] = [
-        (None, CustomerState(id=0, organization=row[1], external_id=row[0], seats=row[4], status=row[5]))
+        (None, CustomerState(id=0, organization=row[1], external_id=row[0], seats=row[4], status=row[5],
+                             mrr=_at(row, 8, 0), currency=_at(row, 9, None)))
         for row in inserts]
     for row in existing:
         new = changed.get(row[0])
         if new is not None:
-            before = CustomerState(id=row[0], organization=row[2], external_id=row[1], seats=row[4], status=row[5])
+            before = CustomerState(id=row[0], organization=row[2], external_id=row[1], seats=row[4], status=row[5],
+                                   mrr=_at(row, 8, 0), currency=_at(row, 9, None))
             pairs.append((before, CustomerState(id=row[0], organization=new["organization"],
                                                 external_id=new["external_id"], seats=new["seats"],
-                                                status=new["status"])))
+                                                status=new["status"], mrr=new.get("mrr") or 0,
+                                                currency=new.get("currency"))))
     return pairs
+
+
+def _at(row: tuple[Any, ...], index: int, default: Any) -> Any:
+    """A tuple's value at `index`, or `default` for rows without it (MRR columns came with revenue)."""
+    return row[index] if len(row) > index else default

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import col
 
+from storage.alerts import import_changes, record_import_alerts
 from storage.bulk.csv_read import ImportRejected, Problem
 from storage.bulk.customer_rows import CustomerRow, insert_rows, stated_cancel, validated, validated_batches
 from storage.bulk.load import bulk_insert, bulk_mode, collector_paused, db_ts
@@ -178,6 +179,8 @@ def _upsert(conn: Connection, rows: list[CustomerRow], *, now: datetime) -> Impo
         bulk_mode(conn, write)
     else:
         write()
+    record_import_alerts(conn=conn, changes=import_changes(inserts=inserts, updates=updates,  # one summary per rule
+                                                           existing=by_email.values()), source="import", now=now)
     return ImportResult(kind="customers", rows=len(rows), inserted=len(inserts), updated=len(updates),
                         unchanged=len(rows) - len(inserts) - len(updates))
 

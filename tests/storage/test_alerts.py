@@ -293,3 +293,21 @@ def test_an_mrr_increase_is_an_expansion_with_mrr_before_and_after_for_finance_m
     rows = outbox(engine)
     assert [(r.kind, r.payload.get("mrr"), r.payload.get("currency")) for r in rows] == [
         ("expansion", [10000, 15000], "USD"), ("contraction", None, None)]
+
+
+def test_an_import_of_a_csv_fires_one_summary_per_rule_never_one_per_row(engine: Engine) -> None:
+    import io
+
+    from storage.bulk.importer import import_customers
+
+    make_rule(engine, "churn seats:>=20")
+    make_rule(engine, "signup")
+    send(engine, customer_event("seed", seats=1, at=NOW - timedelta(hours=1)))  # an upsert, not a load into empty
+    head = "organization,email,seats,status\r\n"
+    before = "".join(f"Org {i},o{i}@org.example,{20 + i},active\r\n" for i in range(37))
+    import_customers(engine=engine, source=io.StringIO(head + before, newline=""), name="a.csv", actor="t", now=NOW)
+    after = "".join(f"Org {i},o{i}@org.example,{20 + i},canceled\r\n" for i in range(37))
+    import_customers(engine=engine, source=io.StringIO(head + after, newline=""), name="b.csv", actor="t", now=NOW)
+    rows = outbox(engine)
+    assert [(r.kind, r.payload["count"]) for r in rows if r.payload.get("summary")] == [("signup", 37), ("churn", 37)]
+    assert len(rows) == 3  # the seed's own signup, then one summary per rule and import
