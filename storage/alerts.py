@@ -7,7 +7,7 @@ Posting (storage.alert_outbox, handlers.alerts_posting) reads the outbox later, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -178,27 +178,29 @@ def _outbox(rule: Firing, kind: AlertKind, payload: dict[str, Any], *, source: s
 
 def record_import_alerts(*, conn: Connection, changes: Iterable[tuple[CustomerState | None, CustomerState]],
                          source: str, now: datetime) -> int:
-    """One summary outbox row per rule an import's changes match ("37 customers churned in this import")."""
+    """One summary outbox row per rule an import's changes match ("37 customers churned in this import").
+
+    The rules are read first: without any, the changes (a generator) are never even built.
+    """
     counts: dict[int, int] = {}
     examples: dict[int, list[dict[str, Any]]] = {}
-    rules: list[Firing] | None = None
     with Session(bind=conn) as session:
-        for before, after in changes:
-            kinds = customer_kinds(before, after)
-            if not kinds:
-                continue
-            if rules is None:
-                rules = firing_rules(session=session, kinds=[k.value for k in AlertKind])
-            for rule in rules:
-                for kind in kinds:
-                    tested = before if kind is AlertKind.churn and before is not None else after
-                    if rule.kind == kind.value and conditions_of(rule.kind, rule.filters).customer(tested.seats,
-                                                                                                   tested.status):
-                        counts[rule.id] = counts.get(rule.id, 0) + 1
-                        shown = examples.setdefault(rule.id, [])
-                        if len(shown) < SUMMARY_EXAMPLES:
-                            shown.append(customer_payload(before, after, show_mrr=rule.show_mrr))
-    by_id = {rule.id: rule for rule in rules or []}
+        rules = firing_rules(session=session, kinds=[k.value for k in AlertKind])
+    by_kind: dict[str, list[Firing]] = {}
+    for rule in rules:
+        by_kind.setdefault(rule.kind, []).append(rule)
+    if not by_kind:
+        return 0
+    for before, after in changes:
+        for kind in customer_kinds(before, after):
+            tested = before if kind is AlertKind.churn and before is not None else after
+            for rule in by_kind.get(kind.value, ()):
+                if conditions_of(rule.kind, rule.filters).customer(tested.seats, tested.status):
+                    counts[rule.id] = counts.get(rule.id, 0) + 1
+                    shown = examples.setdefault(rule.id, [])
+                    if len(shown) < SUMMARY_EXAMPLES:
+                        shown.append(customer_payload(before, after, show_mrr=rule.show_mrr))
+    by_id = {rule.id: rule for rule in rules}
     rows = [_outbox(by_id[rule_id], AlertKind(by_id[rule_id].kind),
                     {"summary": True, "count": count, "examples": examples[rule_id]}, source=source, now=now)
             for rule_id, count in sorted(counts.items())]
@@ -208,28 +210,25 @@ def record_import_alerts(*, conn: Connection, changes: Iterable[tuple[CustomerSt
 
 
 def import_changes(*, inserts: Iterable[tuple[Any, ...]], updates: Iterable[dict[str, Any]],
-                   existing: Iterable[tuple[Any, ...]]) -> list[tuple[CustomerState | None, CustomerState]]:
-    """An import's customer changes as (before, after) states, from storage.bulk.importer's own rows.
+                   existing: Iterable[tuple[Any, ...]]) -> Iterator[tuple[CustomerState | None, CustomerState]]:
+    """An import's customer changes as (before, after) states, from storage.bulk.importer's own rows (lazily).
 
     `inserts` are in INSERT_COLUMNS order (external_id, organization, email, email_key, seats, status, created_at,
     canceled_at, mrr, currency), `updates` carry `b_id` and the new values, `existing` rows are (id, external_id,
     organization, email, seats, status, created_at, canceled_at, mrr, currency).
     """
+    for row in inserts:
+        yield None, CustomerState(id=0, organization=row[1], external_id=row[0], seats=row[4], status=row[5],
+                                  mrr=_at(row, 8, 0), currency=_at(row, 9, None))
     changed = {u["b_id"]: u for u in updates}
-    pairs: list[tuple[CustomerState | None, CustomerState]] = [
-        (None, CustomerState(id=0, organization=row[1], external_id=row[0], seats=row[4], status=row[5],
-                             mrr=_at(row, 8, 0), currency=_at(row, 9, None)))
-        for row in inserts]
-    for row in existing:
+    for row in existing if changed else ():
         new = changed.get(row[0])
         if new is not None:
             before = CustomerState(id=row[0], organization=row[2], external_id=row[1], seats=row[4], status=row[5],
                                    mrr=_at(row, 8, 0), currency=_at(row, 9, None))
-            pairs.append((before, CustomerState(id=row[0], organization=new["organization"],
-                                                external_id=new["external_id"], seats=new["seats"],
-                                                status=new["status"], mrr=new.get("mrr") or 0,
-                                                currency=new.get("currency"))))
-    return pairs
+            yield before, CustomerState(id=row[0], organization=new["organization"], external_id=new["external_id"],
+                                        seats=new["seats"], status=new["status"], mrr=new.get("mrr") or 0,
+                                        currency=new.get("currency"))
 
 
 def _at(row: tuple[Any, ...], index: int, default: Any) -> Any:
