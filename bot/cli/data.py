@@ -39,7 +39,8 @@ def demo_data(
         fail("the store already has customers; demo data only fills an empty store")
     summary = fill_demo_data(engine=deps.engine, customers=customers, seed=seed, now=deps.clock())
     typer.echo(f"demo data: {summary.customers:,} customers, {summary.payments:,} payments, "
-               f"{summary.payouts:,} payouts, {summary.seat_changes:,} seat changes")
+               f"{summary.payouts:,} payouts, {summary.seat_changes:,} seat changes, "
+               f"{summary.movements:,} MRR movements")
 
 
 @contextmanager

@@ -6,10 +6,12 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text
 
+from storage.bulk.demo_revenue import MOVEMENT_COLUMNS, demo_chunk
 from storage.bulk.demo_sql import insert_payments, payout_rows
 from storage.bulk.load import bulk_insert, bulk_mode, collector_paused, db_ts
 from storage.db import session_scope
@@ -35,6 +37,7 @@ ORG_C = ("Inc", "LLC", "GmbH", "Ltd", "SA", "BV", "Co", "AG", "", "")
 STATUS_CUTS = ((0.62, "active"), (0.80, "canceled"), (0.88, "trialing"), (0.93, "past_due"), (0.96, "incomplete"),
                (0.98, "unpaid"), (1.0, "paused"))
 DAYS = 540
+CHUNK = 20_000  # customers whose seat and MRR histories are drawn and loaded together (memory stays flat)
 CUSTOMER_COLUMNS = ("id", "external_id", "organization", "email", "email_key", "seats", "status", "created_at",
                     "canceled_at", "updated_at")
 
@@ -47,6 +50,7 @@ class DemoSummary:
     payments: int
     payouts: int
     seat_changes: int
+    movements: int = 0
 
 
 def has_customers(*, engine: Engine) -> bool:
@@ -66,11 +70,15 @@ def fill_demo_data(*, engine: Engine, customers: int, seed: int, now: datetime) 
         base = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM customer")).scalar_one())
 
         def load() -> None:
-            growth: list[tuple[int, int, datetime]] = []
-            bulk_insert(conn, "customer", CUSTOMER_COLUMNS, _customers(rng, now, customers, base, growth, sqlite))
-            history = list(_history(rng, now, growth, sqlite))
-            bulk_insert(conn, "seat_change", ("customer_id", "old_seats", "new_seats", "at"), history)
-            counts["seat_changes"] = len(history)
+            counts["seat_changes"] = counts["movements"] = 0
+            made = _customers(rng, now, customers, base, sqlite)
+            for chunk in iter(lambda: list(islice(made, CHUNK)), []):
+                rows, seats, moves = demo_chunk(seed, chunk, now, lambda at: db_ts(at, sqlite))
+                bulk_insert(conn, "customer", (*CUSTOMER_COLUMNS, "mrr", "currency"), rows)
+                bulk_insert(conn, "seat_change", ("customer_id", "old_seats", "new_seats", "at"), seats)
+                bulk_insert(conn, "mrr_movement", MOVEMENT_COLUMNS, moves)
+                counts["seat_changes"] += len(seats)
+                counts["movements"] += len(moves)
             counts["payments"] = insert_payments(conn, now=now, base=base)
 
         bulk_mode(conn, load)
@@ -82,9 +90,10 @@ def fill_demo_data(*, engine: Engine, customers: int, seed: int, now: datetime) 
 
 
 def _customers(
-    rng: random.Random, now: datetime, n: int, base: int, growth: list[tuple[int, int, datetime]], sqlite: bool
-) -> Iterator[tuple[Any, ...]]:
-    """Customer rows: signups over 18 months (every recent day too), a realistic status and seat mix."""
+    rng: random.Random, now: datetime, n: int, base: int, sqlite: bool
+) -> Iterator[tuple[tuple[Any, ...], datetime, datetime | None]]:
+    """Customer rows (with their signup and cancel instants): signups over 18 months (every recent day too), a
+    realistic status and seat mix."""
     rand, combos = rng.random, len(ORG_A) * len(ORG_B)
     updated = db_ts(now, sqlite)
     for i in range(n):
@@ -102,17 +111,5 @@ def _customers(
         seats = (0 if roll < 0.08 else 1 if roll < 0.23 else 2 + int(rand() * 19) if roll < 0.93
                  else 21 + int(rand() * 80) if roll < 0.99 else 100 + int(rand() * 1900))
         canceled = created + (now - created) * rand() ** 0.5 if status == "canceled" else None
-        if seats >= 2 and status != "canceled" and rand() < 0.125:
-            growth.append((cid, seats, created))
-        yield (cid, f"cus_demo_{cid:07d}", f"{a} {b} {c}".strip(), email, email, seats, status, db_ts(created, sqlite),
-               db_ts(canceled, sqlite), updated)
-
-
-def _history(
-    rng: random.Random, now: datetime, growth: list[tuple[int, int, datetime]], sqlite: bool
-) -> Iterator[tuple[Any, ...]]:
-    """One seat increase for about one live org in eight, skewed recent so digests have growth signals."""
-    for cid, seats, created in growth:
-        old = max(1, seats - 1 - int(rng.random() * max(1, seats // 2)))
-        at = now - (now - created) * rng.random() ** 3
-        yield (cid, old, seats, db_ts(at, sqlite))
+        yield ((cid, f"cus_demo_{cid:07d}", f"{a} {b} {c}".strip(), email, email, seats, status,
+                db_ts(created, sqlite), db_ts(canceled, sqlite), updated), created, canceled)
