@@ -20,12 +20,17 @@ WINDOWS = """\
 · `/finance trend` (finance users) · MRR, its movements and earnings per month"""
 
 ADMIN = """\
-*Exports and digests (admins)*
+*Exports, digests and alerts (admins)*
 • `/customers export status:canceled` · the CSV goes into a thread in this channel; \
 or mention `@Customers export status:canceled` inside a thread
 • `/customers digest subscribe 09:00 Europe/Berlin` · a daily digest of signups and churn in this channel \
 (`quiet:skip` skips days with nothing to report)
-• `/customers digest unsubscribe` · `/customers digest list` · `/customers digest preview`"""
+• `/customers digest unsubscribe` · `/customers digest list` · `/customers digest preview`
+• `/customers alert add churn seats:>=20` · this channel hears at once when such a customer churns \
+(kinds: churn, signup, expansion, contraction, reactivation; finance: refund `amount:>=500`, payout_failed; \
+`quiet:22:00-07:00` holds them overnight)
+• `/customers alert list` · `/customers alert pause 3` · `resume 3` · `remove 3`
+• Shortcuts: *Find a customer* (search as you type) and, on any message, *Look up customers*"""
 
 FILTERS = """\
 *Filters* (combine any; words without a colon are searched)
@@ -60,7 +65,7 @@ FINANCE_FILTERS = """\
 def customers_usage() -> Message:
     """How to use /customers: every subcommand and filter, by example."""
     return message(
-        "How to use /customers: search, list, show, new, churned, trend, export, digest",
+        "How to use /customers: search, list, show, new, churned, trend, export, digest, alert",
         [header("/customers"), section(FIND), section(WINDOWS), section(FILTERS), section(ADMIN),
          context("Answers are only visible to you; *Share in channel* posts a copy without email addresses.")],
     )

@@ -67,7 +67,8 @@ def test_every_filter_example_in_the_usage_is_accepted_by_the_parser() -> None:
     for domain, msg in ((Domain.customers, customers_usage()), (Domain.payouts, finance_usage())):
         for example in examples(msg):
             for token in example.split():
-                if ":" in token and not token.startswith(("/", "@", "quiet:")) and token[:2] != "09":
+                alert_only = token.startswith(("quiet:", "amount:"))  # the alert tests parse these
+                if ":" in token and not alert_only and not token.startswith(("/", "@")) and token[:2] != "09":
                     parse_query(token, now=NOW, domain=domain)
                     tried += 1
     assert tried > 30
