@@ -30,7 +30,7 @@ from handlers.common import (
     user_of,
 )
 from handlers.exports import CANNOT_POST, Exports
-from handlers.revenue import with_revenue
+from handlers.revenue import mrr_refusal, with_revenue
 from handlers.trends import reply_trend
 from storage.customers import customer_detail, find_customers, list_customers
 from storage.db import read_scope
@@ -82,6 +82,9 @@ def export_filters(deps: Deps, state: PageState) -> str:
 def render_page(deps: Deps, state: PageState, user_id: str, *, shared_by: str | None = None) -> Message:
     """Run the query a page state stands for and render that page."""
     query, title = build_query(deps, state.command, state.query)
+    refused = mrr_refusal(deps, query, user_id)  # MRR is a finance figure, in filters and sorts too
+    if refused is not None:
+        return refused
     with read_scope(deps.engine) as session:
         page = list_customers(session=session, query=query, page=PageRequest(after=state.after, before=state.before))
     return customers_page(page, state=state, title=title, filters=shown_filters(query, state.command),

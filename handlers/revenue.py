@@ -32,7 +32,7 @@ from storage.db import read_scope, session_scope
 from storage.models import Customer
 from storage.movements import recent_movements
 from storage.movements_csv import export_movements
-from storage.query import Domain, QueryError, Window, parse_query, parse_window
+from storage.query import Domain, Query, QueryError, Window, parse_query, parse_window
 from storage.revenue import Revenue, largest_movements, revenue
 from storage.writes import record_audit
 
@@ -76,6 +76,17 @@ def render_mrr(deps: Deps, text: str, user_id: str, *, shared_by: str | None = N
     found, largest = figures(deps, since, window.until or now, tops=True)
     return mrr_message(found, largest, window=label, span=span, can_export=deps.settings.is_admin(user_id),
                        shared_by=shared_by)
+
+
+def mrr_refusal(deps: Deps, query: Query, user_id: str) -> Message | None:
+    """Lists filtered or sorted by MRR are for finance users: others get a refusal naming the filter."""
+    if deps.settings.is_finance(user_id):
+        return None
+    used = [t for t in query.tokens if t.lower().startswith("mrr:")
+            or (t.lower().startswith("sort:") and t.lower().partition(":")[2].lstrip("+-") == "mrr")]
+    if not used:
+        return None
+    return refusal(needs=f"finance ({', '.join(used)} reads MRR)", granters=deps.settings.access_granters())
 
 
 def home_revenue(deps: Deps) -> list[Block]:

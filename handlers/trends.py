@@ -28,7 +28,7 @@ from handlers.common import (
 )
 from handlers.exports import CANNOT_POST
 from storage.db import read_scope
-from storage.query import parse_query, parse_window
+from storage.query import QueryError, parse_query, parse_window
 from storage.trends import customer_trend
 
 DEFAULT_WINDOW = "90d"
@@ -50,6 +50,8 @@ def render_customers_trend(deps: Deps, text: str, user_id: str, *, shared_by: st
     label, filters = split_window(text)
     window = parse_window(label, now=now, default=DEFAULT_WINDOW)
     query = parse_query(filters, now=now, tz=deps.settings.timezone)
+    if query.mrr_min is not None or query.mrr_max is not None:  # the kept daily totals have no MRR
+        raise QueryError("mrr: does not apply to trends; `/finance trend` shows MRR over time")
     with read_scope(deps.engine) as session:
         trend = customer_trend(session=session, query=query, since=window.since or now, until=window.until or now)
     span = f"last {label}" if ".." not in label else label

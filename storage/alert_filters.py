@@ -148,6 +148,9 @@ def _refuse_extras(query: Query, allowed: str) -> None:
                              "like `/customers alert add churn seats:>=20`")
     for token in query.tokens:
         key = token.partition(":")[0]
+        if key == "mrr":
+            raise AlertRuleError(f"{token} does not apply to alerts: MRR changes have their own kinds (expansion, "
+                                 f"contraction); filter by {allowed}")
         if key in _WHEN_KEYS or key == "sort":
             raise AlertRuleError(f"{token} does not apply to alerts: they fire as changes happen; "
                                  f"filter by {allowed}")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, func
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_
 from sqlmodel import Session, col, select
 
 from storage.estimate import MIN_TRIGRAM_TERM
 from storage.hourly import window_count
 from storage.models import Customer, SeatCount, Status, StatusCount
 from storage.query import Query, Window
+from storage.rules import CURRENCY_EXPONENTS
 from storage.search import term_condition
 
 SORT_COLUMNS: dict[str, Any] = {
@@ -18,6 +19,7 @@ SORT_COLUMNS: dict[str, Any] = {
     "seats": Customer.seats,
     "organization": Customer.organization,
     "canceled": Customer.canceled_at,
+    "mrr": Customer.mrr,  # minor units: within one currency the order of the amounts (finance users only)
 }
 
 
@@ -70,6 +72,8 @@ def planned_conditions(session: Session, query: Query, *, visible: frozenset[str
         if query.seats_max is not None:
             add("seats", seats <= query.seats_max)
     add("created", *window_conditions(shown("created", col(Customer.created_at)), query.created))
+    if query.mrr_min is not None or query.mrr_max is not None:
+        add("mrr", *mrr_conditions(shown("mrr", col(Customer.mrr)), col(Customer.currency), query))
     if query.canceled:  # canceled customers only: the status test serves whichever index the plan reads
         by_status = visible is not None and "status" in visible and "canceled" not in visible
         group = "status" if by_status else "canceled"
@@ -79,6 +83,33 @@ def planned_conditions(session: Session, query: Query, *, visible: frozenset[str
         group = next((g for g in ("canceled", "status") if visible is not None and g in visible), "sort")
         add(group, shown(group, col(Customer.canceled_at)).is_not(None))
     return conditions
+
+
+def mrr_conditions(mrr: Any, currency: Any, query: Query) -> list[ColumnElement[bool]]:
+    """MRR within the query's bounds, in whole major units of each customer's own currency (JPY 0 decimals, KWD 3).
+
+    The outer bounds (the smallest and largest exponent's, inclusive) let an (mrr, id) index read just that range.
+    """
+    low, high, (above, below) = query.mrr_min, query.mrr_max, query.mrr_strict
+
+    def within(scale: int) -> list[ColumnElement[bool]]:
+        bounds = [] if low is None else [mrr > low * scale if above else mrr >= low * scale]
+        return bounds + ([] if high is None else [mrr < high * scale if below else mrr <= high * scale])
+
+    if low in (None, 0) and high in (None, 0):
+        return within(1)  # 0 is 0 in every currency
+    groups: dict[int, list[str]] = {}
+    for code, exponent in CURRENCY_EXPONENTS.items():
+        if exponent != 2:
+            groups.setdefault(exponent, []).append(code)
+    exponents = sorted({2, *groups})
+    outer = [] if low is None else [mrr >= low * 10 ** exponents[0]]
+    outer += [] if high is None else [mrr <= high * 10 ** exponents[-1]]
+    held = func.coalesce(currency, "")
+    others = [c for codes in groups.values() for c in codes]
+    per_exponent = [and_(held.in_(groups[e]) if e in groups else held.not_in(others), *within(10 ** e))
+                    for e in exponents]
+    return [*outer, or_(*per_exponent)]
 
 
 def sort_columns(query: Query) -> tuple[Any, Any]:
@@ -107,6 +138,8 @@ def _rows_in(session: Session, part: Query) -> ScalarSelect[int]:
 
 def kept_count(*, session: Session, query: Query) -> ScalarSelect[int] | None:
     """The count from the trigger-kept totals (status, seats, one window), or None when they cannot answer it."""
+    if query.mrr_min is not None or query.mrr_max is not None:
+        return None  # no total is kept per MRR
     if not (query.terms or query.created or query.canceled or query.sort.key == "canceled"):
         # status and seat filters only: sum the trigger-kept totals
         total = _status_total(query.statuses)

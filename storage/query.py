@@ -57,6 +57,9 @@ class Query:
     statuses: tuple[str, ...] = ()
     seats_min: int | None = None
     seats_max: int | None = None
+    mrr_min: int | None = None  # MRR in whole major units of each customer's own currency (finance users only)
+    mrr_max: int | None = None
+    mrr_strict: tuple[bool, bool] = (False, False)  # `>` and `<` exclude the bound (0.60 KWD is > 0, not >= 1)
     created: Window = field(default_factory=Window)
     canceled: Window = field(default_factory=Window)
     currency: str | None = None
@@ -76,13 +79,13 @@ class Query:
 SORT_KEYS: dict[Domain, dict[str, str]] = {
     Domain.customers: {
         "created": "created", "seats": "seats", "name": "organization", "org": "organization",
-        "organization": "organization", "canceled": "canceled",
+        "organization": "organization", "canceled": "canceled", "mrr": "mrr",
     },
     Domain.payments: {"created": "created", "amount": "amount"},
     Domain.payouts: {"created": "created", "amount": "amount", "arrival": "arrival"},
 }
 FILTER_KEYS: dict[Domain, tuple[str, ...]] = {
-    Domain.customers: ("status", "seats", "since", "until", "created", "canceled", "sort"),
+    Domain.customers: ("status", "seats", "since", "until", "created", "canceled", "mrr", "sort"),
     Domain.payments: ("since", "until", "created", "currency", "sort"),
     Domain.payouts: ("status", "since", "until", "created", "currency", "sort"),
 }
@@ -162,6 +165,9 @@ def _apply(query: Query, key: str, value: str, *, now: datetime, tz: tzinfo) -> 
     if key == "seats":
         low, high = _seats(value)
         return replace(query, seats_min=low, seats_max=high)
+    if key == "mrr":
+        low, high, above, below = _mrr(value)
+        return replace(query, mrr_min=low, mrr_max=high, mrr_strict=(above, below))
     if key == "since":
         return replace(query, created=replace(query.created, since=_instant(key, value, now=now, tz=tz)))
     if key == "until":
@@ -180,6 +186,7 @@ def _apply(query: Query, key: str, value: str, *, now: datetime, tz: tzinfo) -> 
 _EXAMPLES = {
     "status": "try status:canceled or status:active,trialing",
     "seats": "try seats:1, seats:>10 or seats:5..20",
+    "mrr": "try mrr:>=500, mrr:0 or mrr:100..1000 (whole major units)",
     "since": "try since:7d, since:24h or since:2026-11-01",
     "until": "try until:2026-11-30 or until:1d",
     "created": "try created:7d or created:2026-11-01..2026-11-30",
@@ -224,6 +231,34 @@ def _seats(value: str) -> tuple[int | None, int | None]:
     if lo is not None and hi is not None and lo > hi:
         raise QueryError(f"seats:{value} is an empty range; write the smaller number first, like seats:5..20")
     return lo, hi
+
+
+def _mrr(value: str) -> tuple[int | None, int | None, bool, bool]:
+    """`mrr:>=500`, `mrr:0`, `mrr:<50`, `mrr:100..1000` in whole major units: (low, high, low excluded, high excl.)."""
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    match = _SEATS.match(value.replace(" ", ""))
+    if not match:
+        raise QueryError(f"mrr:{shown} is not an amount; {_EXAMPLES['mrr']}")
+
+    def bounded(digits: str) -> int:
+        significant = digits.lstrip("0") or "0"
+        if len(significant) > _MAX_DIGITS or int(significant) > MAX_NUMBER:
+            raise QueryError(f"mrr:{shown} is too large; MRR filters go up to {MAX_NUMBER:,}")
+        return int(significant)
+
+    op, number, low, high = match.groups()
+    if number is not None:
+        n = bounded(number)
+        if op == "<" and n == 0:
+            raise QueryError(f"mrr:{shown} matches nothing: MRR is never negative; try mrr:0")
+        return {None: (n, n, False, False), ">": (n, None, True, False), ">=": (n, None, False, False),
+                "<": (None, n, False, True), "<=": (None, n, False, False)}[op]
+    if low is None and high is None:
+        raise QueryError(f"mrr:{shown} needs a number on at least one side; {_EXAMPLES['mrr']}")
+    lo, hi = (bounded(low) if low else None), (bounded(high) if high else None)
+    if lo is not None and hi is not None and lo > hi:
+        raise QueryError(f"mrr:{shown} is an empty range; write the smaller number first, like mrr:100..1000")
+    return lo, hi, False, False
 
 
 def _bounded(digits: str, token: str) -> int:
