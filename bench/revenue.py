@@ -19,7 +19,7 @@ from bot.settings import Settings
 from handlers.revenue import render_mrr
 from storage.db import make_engine, read_scope
 from storage.query import parse_window
-from storage.revenue import revenue
+from storage.revenue import largest_movements, revenue
 from storage.types import utcnow
 
 WINDOWS = ("1d", "7d", "30d", "90d", "180d", "365d", "2025-06-01..2025-09-30")
@@ -31,7 +31,12 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--answers", default=",".join(WINDOWS), help="windows whose whole answer is timed too")
+    parser.add_argument("--compare-tops", action="store_true",
+                        help="time the largest movements alone: the old walk (5,000, then sort) against the new")
     args = parser.parse_args()
+    if args.compare_tops:
+        compare_tops(args.url, repeat=args.repeat)
+        return
     answered = set(args.answers.split(","))
     engine = make_engine(args.url)
     now = utcnow()
@@ -58,6 +63,29 @@ def main() -> None:
         figures, answers = figures[1:], answers[1:] or [float("nan")] * 2
         print(f"{label:>22} {statistics.median(figures):>11.1f} {max(figures):>7.1f} "
               f"{statistics.median(answers):>10.1f} {max(answers):>7.1f}")
+
+
+def compare_tops(url: str, *, repeat: int) -> None:
+    """The 5 largest expansions and churns of every currency, old path and new interleaved, per window (ms)."""
+    engine = make_engine(url)
+    now = utcnow()
+    for label in ("30d", "365d", "2025-06-01..2025-09-30"):
+        window = parse_window(label, now=now)
+        since, until = window.since or now, window.until or now
+        runs: dict[str, list[float]] = {"old": [], "new": []}
+        for attempt in range(repeat + 1):
+            for name, options in (("old", {"walk_max": 5000, "size_steps": 0}), ("new", {})):
+                start = time.perf_counter()
+                with read_scope(engine) as session:
+                    for f in revenue(session=session, since=since, until=until):
+                        for kind in ("expansion", "churn"):
+                            largest_movements(session=session, currency=f.currency, kind=kind, since=since,
+                                              until=until, counted=f.counted(kind), **options)
+                if attempt:  # the first round warms the cache
+                    runs[name].append((time.perf_counter() - start) * 1000)
+        old, new = runs["old"], runs["new"]
+        print(f"{label:>22} old p50 {statistics.median(old):9.1f} max {max(old):9.1f} | "
+              f"new p50 {statistics.median(new):7.1f} max {max(new):7.1f}")
 
 
 if __name__ == "__main__":
