@@ -18,7 +18,6 @@ from storage.types import UTCDateTime, utcnow
 
 class Customer(SQLModel, table=True):
     """An organization that subscribed to an AI-agent workspace."""
-
     __tablename__ = "customer"
     __table_args__ = (
         Index("ix_customer_created", "created_at", "id"),
@@ -31,7 +30,6 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_status_canceled", "status", "canceled_at", "id"),
         Index("ix_customer_mrr", "mrr", "id"),  # mrr: filters and sort:mrr (migration 0015)
     )
-
     id: int | None = Field(default=None, primary_key=True)
     external_id: str | None = Field(default=None, unique=True, max_length=255)
     organization: str = Field(max_length=500)
@@ -48,10 +46,8 @@ class Customer(SQLModel, table=True):
 
 class SeatChange(SQLModel, table=True):
     """One change of a customer's seat count, so growth can be answered."""
-
     __tablename__ = "seat_change"
     __table_args__ = (Index("ix_seat_change_at", "at"), Index("ix_seat_change_customer", "customer_id", "at"))
-
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
     old_seats: int
@@ -61,14 +57,12 @@ class SeatChange(SQLModel, table=True):
 
 class Payment(SQLModel, table=True):
     """A customer's payment; money in integer minor units of `currency`."""
-
     __tablename__ = "payment"
     __table_args__ = (
         Index("ix_payment_customer", "customer_id", "created_at"),
         # Covers the balance query over the refund window without touching the table, and orders payment lists.
         Index("ix_payment_clearing", "created_at", "currency", "amount", "fee", "refunded_amount"),
     )
-
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(unique=True, max_length=255)
     customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
@@ -82,10 +76,8 @@ class Payment(SQLModel, table=True):
 
 class Payout(SQLModel, table=True):
     """A transfer of available earnings to the operator's bank account."""
-
     __tablename__ = "payout"
     __table_args__ = (Index("ix_payout_created", "created_at", "id"), Index("ix_payout_status", "status", "currency"))
-
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(unique=True, max_length=255)
     amount: int = _bigint(default=None)
@@ -97,9 +89,7 @@ class Payout(SQLModel, table=True):
 
 class PaymentTotal(SQLModel, table=True):
     """Running sums per currency, kept by triggers, so the balance never scans every payment."""
-
     __tablename__ = "payment_total"
-
     currency: str = Field(primary_key=True, max_length=3)
     amount: int = _bigint()
     fee: int = _bigint()
@@ -109,9 +99,7 @@ class PaymentTotal(SQLModel, table=True):
 
 class PaymentDaily(SQLModel, table=True):
     """Net earnings per currency and UTC day, kept by triggers, so the refund window sums days, not payments."""
-
     __tablename__ = "payment_daily"
-
     currency: str = Field(primary_key=True, max_length=3)
     day: str = Field(primary_key=True, max_length=10)
     net: int = _bigint()
@@ -120,9 +108,7 @@ class PaymentDaily(SQLModel, table=True):
 
 class StatusCount(SQLModel, table=True):
     """Customers and seats per status, kept by triggers, for instant counts and totals."""
-
     __tablename__ = "status_count"
-
     status: str = Field(primary_key=True, max_length=20)
     customers: int = _bigint()
     seats: int = _bigint()
@@ -130,10 +116,8 @@ class StatusCount(SQLModel, table=True):
 
 class SeatCount(SQLModel, table=True):
     """Customers per status and seat count, kept by triggers, so status and seat filters count without a scan."""
-
     __tablename__ = "seat_count"
     __table_args__ = (Index("ix_seat_count_seats", "seats", "customers"),)
-
     status: str = Field(primary_key=True, max_length=20)
     seats: int = Field(primary_key=True)
     customers: int = _bigint()
@@ -141,9 +125,7 @@ class SeatCount(SQLModel, table=True):
 
 class CustomerHour(SQLModel, table=True):
     """Signups and cancellations per UTC hour ('YYYY-MM-DD HH'), kept by triggers, so windows count without a scan."""
-
     __tablename__ = "customer_hour"
-
     hour: str = Field(primary_key=True, max_length=13)
     signups: int = _bigint()
     cancellations: int = _bigint()
@@ -151,7 +133,6 @@ class CustomerHour(SQLModel, table=True):
 
 class MrrMovement(SQLModel, table=True):
     """One change of a customer's MRR (append-only), so revenue can be answered over any window."""
-
     __tablename__ = "mrr_movement"
     __table_args__ = (
         Index("ix_mrr_movement_at", "at"),
@@ -159,7 +140,6 @@ class MrrMovement(SQLModel, table=True):
         # The largest expansions and churns of a window walk this (largest, then latest first) instead of sorting.
         Index("ix_mrr_movement_rank", "currency", "kind", text("abs(delta)"), "at"),
     )
-
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
     at: datetime = _ts()
@@ -173,9 +153,7 @@ class MrrMovement(SQLModel, table=True):
 
 class MrrHour(SQLModel, table=True):
     """MRR movements per UTC hour, currency and kind (signed sum and count), kept by triggers: windows sum hours."""
-
     __tablename__ = "mrr_hour"
-
     hour: str = Field(primary_key=True, max_length=13)
     currency: str = Field(primary_key=True, max_length=3)
     kind: str = Field(primary_key=True, max_length=16)
@@ -185,9 +163,7 @@ class MrrHour(SQLModel, table=True):
 
 class MrrDay(SQLModel, table=True):
     """MRR movements per UTC day ('YYYY-MM-DD'), currency and kind, kept by triggers: long windows sum days."""
-
     __tablename__ = "mrr_day"
-
     day: str = Field(primary_key=True, max_length=10)
     currency: str = Field(primary_key=True, max_length=3)
     kind: str = Field(primary_key=True, max_length=16)
@@ -197,9 +173,7 @@ class MrrDay(SQLModel, table=True):
 
 class MrrTotal(SQLModel, table=True):
     """MRR and paying customers per currency as of now, kept by triggers on the customers."""
-
     __tablename__ = "mrr_total"
-
     currency: str = Field(primary_key=True, max_length=3)
     mrr: int = _bigint()
     paying: int = _bigint()
@@ -207,10 +181,8 @@ class MrrTotal(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     """Who did what and when: exports, imports, digest changes."""
-
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_at", "at"),)
-
     id: int | None = Field(default=None, primary_key=True)
     actor: str = Field(max_length=64)
     action: str = Field(max_length=64)
@@ -220,19 +192,15 @@ class AuditEvent(SQLModel, table=True):
 
 class SlackDelivery(SQLModel, table=True):
     """A Slack delivery (event id, or a click's or command's trigger) already acted on: retries do nothing twice."""
-
     __tablename__ = "slack_delivery"
     __table_args__ = (Index("ix_slack_delivery_at", "received_at"),)
-
     key: str = Field(primary_key=True, max_length=200)
     received_at: datetime = _ts()
 
 
 class CustomerDay(SQLModel, table=True):
     """Signups and cancellations per UTC day, status and seats, kept by triggers: filtered trends sum days."""
-
     __tablename__ = "customer_day"
-
     day: str = Field(primary_key=True, max_length=10)
     status: str = Field(primary_key=True, max_length=20)
     seats: int = Field(primary_key=True)
@@ -242,22 +210,18 @@ class CustomerDay(SQLModel, table=True):
 
 class ChartFallback(SQLModel, table=True):
     """A workspace whose Slack refused chart or data table blocks: until then, it gets the text and table instead."""
-
     __tablename__ = "chart_fallback"
-
     team_id: str = Field(primary_key=True, max_length=32)
     until: datetime = _ts()
 
 
 class DigestSubscription(SQLModel, table=True):
     """A channel's daily digest: local time, zone, quiet-day choice, who made it and its health."""
-
     __tablename__ = "digest_subscription"
     __table_args__ = (
         Index("uq_digest_subscription_channel", "channel_id", unique=True,
               sqlite_where=text("active"), postgresql_where=text("active")),
     )
-
     id: int | None = Field(default=None, primary_key=True)
     channel_id: str = Field(max_length=32)
     team_id: str | None = Field(default=None, max_length=32)
@@ -279,10 +243,8 @@ class DigestSubscription(SQLModel, table=True):
 
 class DigestRun(SQLModel, table=True):
     """One subscription's digest for one local day; the unique key is what makes posting happen once."""
-
     __tablename__ = "digest_run"
     __table_args__ = (UniqueConstraint("subscription_id", "local_day", name="uq_digest_run_day"),)
-
     id: int | None = Field(default=None, primary_key=True)
     subscription_id: int = Field(
         sa_column=Column(Integer, ForeignKey("digest_subscription.id", ondelete="CASCADE"), nullable=False))
@@ -300,13 +262,11 @@ class DigestRun(SQLModel, table=True):
 
 class ProcessedEvent(SQLModel, table=True):
     """One received event: the unique (source, event_id) is what makes applying it happen once."""
-
     __tablename__ = "processed_event"
     __table_args__ = (
         UniqueConstraint("source", "event_id", name="uq_processed_event_source_id"),
         Index("ix_processed_event_received", "received_at"),
     )
-
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=16)
     event_id: str = Field(max_length=255)
@@ -320,9 +280,7 @@ class ProcessedEvent(SQLModel, table=True):
 
 class SyncClock(SQLModel, table=True):
     """When the event that last set one field of one row was created (rows without clocks accept any event)."""
-
     __tablename__ = "sync_clock"
-
     kind: str = Field(primary_key=True, max_length=16)
     row_id: int = Field(primary_key=True)
     field: str = Field(primary_key=True, max_length=32)
@@ -331,10 +289,8 @@ class SyncClock(SQLModel, table=True):
 
 class AlertRule(SQLModel, table=True):
     """A channel's real-time alert: what fires it (kind and filters), who made it, its quiet hours and its health."""
-
     __tablename__ = "alert_rule"
     __table_args__ = (Index("ix_alert_rule_live", "active", "paused"),)
-
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)
     filters: str = Field(default="", max_length=500)
@@ -357,14 +313,12 @@ class AlertRule(SQLModel, table=True):
 
 class AlertOutbox(SQLModel, table=True):
     """One alert to post, written in the transaction that made the change; claimed by one poster (`batch`)."""
-
     __tablename__ = "alert_outbox"
     __table_args__ = (
         Index("ix_alert_outbox_due", "status", "due_at"),
         Index("ix_alert_outbox_channel", "channel_id", "status", "id"),
         Index("ix_alert_outbox_batch", "batch"),
     )
-
     id: int | None = Field(default=None, primary_key=True)
     rule_id: int = Field(sa_column=Column(Integer, ForeignKey("alert_rule.id", ondelete="CASCADE"), nullable=False))
     channel_id: str = Field(max_length=32)
@@ -385,8 +339,6 @@ class AlertOutbox(SQLModel, table=True):
 
 class AlertChannel(SQLModel, table=True):
     """When a channel may get its next alert message: Slack allows about one a second per channel."""
-
     __tablename__ = "alert_channel"
-
     channel_id: str = Field(primary_key=True, max_length=32)
     next_at: datetime = _ts()
