@@ -54,11 +54,14 @@ def planned_page(*, session: Session, query: Query, page: PageRequest) -> tuple[
         found = (COUNT_CAP, True)  # the probe met more than the cap holding every term: "1,000+" without a count
     conditions = planned_conditions(session, query, visible=plan.visible,
                                     ids=est.term_ids if plan.kind is Kind.ids else None)
-    if plan.kind is Kind.ids and est.term_ids is None:  # more than the probe's cap, fewer than SCAN_CAP estimated
-        more = term_matches(session, query.terms, cap=SCAN_CAP)
+    if plan.kind in (Kind.ids, Kind.both) and est.term_ids is None:  # beyond the probe's cap, under SCAN_CAP
+        within = planned_conditions(session, query, visible=plan.visible, only_visible=True)
+        more = term_matches(session, query.terms, cap=SCAN_CAP, pairs=est.pair_grams,
+                            within=within if plan.kind is Kind.both else None)
         if more is None:
-            plan = replace(plan, kind=Kind.scan, why=f"{plan.why}; over {SCAN_CAP:,}: scan")
+            plan = replace(plan, kind=Kind.scan, visible=frozenset(), why=f"{plan.why}; over {SCAN_CAP:,}: scan")
         else:
+            plan = replace(plan, kind=Kind.ids, visible=frozenset())
             conditions = planned_conditions(session, query, visible=plan.visible, ids=more)
     if plan.kind is Kind.scan:
         table, scanned, run = _scanned(session, query)

@@ -9,13 +9,27 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, ScalarSelect, and_, case, column, func, literal, table, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    ScalarSelect,
+    and_,
+    case,
+    column,
+    func,
+    intersect,
+    literal,
+    table,
+    text,
+    union,
+    union_all,
+)
 from sqlmodel import Session, col, select
 
 from storage.models import Customer, CustomerHour, SeatCount, Status, StatusCount
-from storage.plan import Estimates
+from storage.plan import SCAN_CAP, Estimates, Pairs, term_share
 from storage.query import Query, Window
-from storage.search import contains, fts_trigrams, term_condition
+from storage.search import contains, fts_trigrams, pair_query, pair_trigrams, term_condition
 
 SAMPLE_RANGES = 8  # id ranges spread over the table
 SAMPLE_RANGE_ROWS = 1000  # rows in each
@@ -67,20 +81,39 @@ def _hour(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%d %H")
 
 
-def term_matches(session: Session, terms: tuple[str, ...], *, cap: int) -> tuple[int, ...] | None:
+def term_matches(session: Session, terms: tuple[str, ...], *, cap: int, pairs: Pairs = (),
+                 within: list[ColumnElement[bool]] | None = None) -> tuple[int, ...] | None:
     """The ids of every customer holding all the indexed terms (3+ characters), or None when more than `cap` do.
 
     One statement for all the terms: SQLite asks its FTS5 index for every trigram of every term at once, then
-    re-checks the candidates; PostgreSQL combines the terms' trigram (GIN) conditions in one bitmap.
+    re-checks the candidates; PostgreSQL combines the terms' trigram (GIN) conditions in one bitmap. `pairs` (SQLite):
+    two-letter terms with the trigrams holding them, asked for as one of those trigrams each, plus the rows whose
+    organization is too short to hold a trigram (a partial index lists them). `within`: an index range's conditions;
+    SQLite intersects the index's row lists with that range's ids before reading a row (both read from indexes only).
     """
     indexed = [term for term in terms if len(term) >= MIN_TRIGRAM_TERM]
-    if session.get_bind().dialect.name == "sqlite":
-        fts = table("customer_fts", column("rowid", Integer))
-        grams = " ".join(fts_trigrams(term) for term in indexed)
-        stmt = (select(col(Customer.id)).join(fts, fts.c.rowid == col(Customer.id))
-                .where(text("customer_fts MATCH :grams").bindparams(grams=grams), *(contains(t) for t in indexed)))
-    else:
-        stmt = select(col(Customer.id)).where(*(term_condition(session, t) for t in indexed))
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = select(col(Customer.id)).where(*(term_condition(session, t) for t in indexed), *(within or []))
+        return _capped(session, stmt, cap)
+    fts = table("customer_fts", column("rowid", Integer))
+    checks = [contains(t) for t in [*indexed, *(pair for pair, _ in pairs)]]
+    groups = [pair_query(grams) for _, grams in pairs]
+    match = text("customer_fts MATCH :grams").bindparams(
+        grams=" AND ".join([*(f"({fts_trigrams(term)})" for term in indexed), *groups]))
+    if not pairs and within is None:  # a join: the index's matches are read lazily, stopping at cap + 1
+        return _capped(session, select(col(Customer.id)).join(fts, fts.c.rowid == col(Customer.id))
+                       .where(match, *checks), cap)
+    found: list[Any] = [select(fts.c.rowid).where(match)] if all(groups) else []
+    if pairs:
+        found.append(select(col(Customer.id)).where(func.length(Customer.organization) < MIN_TRIGRAM_TERM))
+    candidates: Any = union(*found) if len(found) > 1 else found[0]
+    if within is not None:
+        candidates = intersect(select(candidates.subquery().c[0]), select(col(Customer.id)).where(*within))
+    return _capped(session, select(col(Customer.id)).where(col(Customer.id).in_(candidates), *checks), cap)
+
+
+def _capped(session: Session, stmt: Any, cap: int) -> tuple[int, ...] | None:
+    """The ids a statement lists, or None when more than `cap`."""
     ids = [int(row or 0) for row in session.connection().execute(stmt.limit(cap + 1)).scalars()]
     return tuple(ids) if len(ids) <= cap else None
 
@@ -130,11 +163,25 @@ def gather(session: Session, query: Query, *, cap: int) -> Estimates:
     sample_rows = sample_hits = 0
     if query.terms and term_ids is None and got["low"] is not None:
         sample_rows, sample_hits = sample_share(session, query.terms, int(got["low"]), int(got["high"]))
+    pair_rows, pair_grams = _pairs(session, query, Estimates(total=total, structured=round(structured),
+                                                             sample_rows=sample_rows, sample_hits=sample_hits))
     return Estimates(
         total=total, structured=round(structured), created=_int(got["created"]), canceled=_int(got["canceled"]),
         status_rows=_int(got["status_rows"]), seat_rows=_int(got["seat_rows"]), term_ids=term_ids,
         indexed_terms=any(len(term) >= MIN_TRIGRAM_TERM for term in query.terms),
-        sample_rows=sample_rows, sample_hits=sample_hits)
+        sample_rows=sample_rows, sample_hits=sample_hits, pair_rows=pair_rows, pair_grams=pair_grams)
+
+
+def _pairs(session: Session, query: Query, est: Estimates) -> tuple[int | None, Pairs]:
+    """At most how many hold every two-letter term, and their trigrams; asked only when the sample leaves it open."""
+    pairs = tuple(term for term in query.terms if len(term) == 2)
+    if not pairs or est.sample_rows == 0 or est.total * term_share(est, low=True) > SCAN_CAP:
+        return None, ()  # no such term, the indexed terms' probe answered, or surely too many to collect
+    found = pair_trigrams(session, pairs)
+    if found is None:
+        return None, ()
+    return min(sum(grams.values()) for grams in found.values()), tuple(
+        (pair, tuple(grams)) for pair, grams in found.items())
 
 
 def _int(value: Any) -> int | None:

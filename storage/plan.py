@@ -21,6 +21,7 @@ COUNT_BUDGET = 0.15  # an exact count may cost this share of one scan; beyond it
 WALK_BUDGET = 5000  # a walk reads at most this many rows of the sort index, then a scan takes over
 WALK_SAFETY = 4  # walk only when the estimate says a page needs a quarter of that at most
 SCAN_CAP = 5000  # one scan collects at most this many matches (exact count), then sorts them
+VOCAB_READS = 2000  # looking up the trigrams around a two-letter term: a few dozen seeks in the index's vocabulary
 
 
 class Kind(StrEnum):
@@ -29,6 +30,7 @@ class Kind(StrEnum):
     walk = "walk"  # the sort's index in order, testing each row, until the page is full (many matches)
     collect = "collect"  # every row of the most selective index range, then sorted (few candidates)
     ids = "ids"  # the indexed terms' matches (at most the cap), then filtered and sorted
+    both = "both"  # the indexed terms' row list intersected with an index range's ids (no row read), then as ids
     scan = "scan"  # one sequential scan collecting the matches (no index serves and few match), then sorted
     top = "top"  # one sequential scan keeping the first page in sort order (many match, spread unevenly)
 
@@ -40,6 +42,8 @@ class Count(StrEnum):
     exact = "exact"  # counted over the same few candidates as the page (or an index range cheap enough)
     capped = "capped"  # counted up to the cap and shown as "1,000+" beyond it
 
+
+Pairs = tuple[tuple[str, tuple[str, ...]], ...]  # two-letter terms, each with the indexed trigrams holding it
 
 # The index groups a plan may leave visible to the engine's planner: every other condition is hidden from it.
 Group = str  # "status", "seats", "created", "canceled", "terms", "sort"
@@ -59,6 +63,8 @@ class Estimates:
     indexed_terms: bool = False  # some term has trigrams (3+ characters) for the index to serve
     sample_rows: int = 0  # rows in the sample (0: the question has no terms)
     sample_hits: int = 0  # of which hold every term
+    pair_rows: int | None = None  # at most this many hold every two-letter term (SQLite's vocabulary; None: not asked)
+    pair_grams: Pairs = ()  # each two-letter term and the trigrams holding it
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,12 @@ def choose(query: Query, est: Estimates, *, cap: int, kept_count: bool) -> Plan:
         recount = 0.0 if est.structured >= est.total else min(held * RANDOM, (cap + 1) * est.total / max(matches, 1))
         ways.append((held * RANDOM + recount, Kind.collect, frozenset({"terms"}),
                      f"collect ~{held:,} term matches by the trigram index"))
+    if est.term_ids is None and est.pair_rows is not None and est.pair_rows <= SCAN_CAP:
+        # rows holding a two-letter term hold one of the trigrams around it: collect those from the trigram index
+        ways.append((est.pair_rows * RANDOM + VOCAB_READS, Kind.ids, frozenset(),
+                     f"<={est.pair_rows:,} two-letter term matches from the trigram index"))
+    if est.term_ids is None and (est.indexed_terms or est.pair_rows is not None):
+        ways.extend(_intersections(query, est))
     for rows, visible, _covers in drivers(query, est):
         # one pass: the page and the count come from the same candidates
         ways.append((rows * RANDOM, Kind.collect, visible, f"collect {rows:,} rows by {'+'.join(sorted(visible))}"))
@@ -181,6 +193,22 @@ def choose(query: Query, est: Estimates, *, cap: int, kept_count: bool) -> Plan:
     count = _count(query, est, kind, visible, matches, cap=cap, kept_count=kept_count)
     return Plan(kind=kind, visible=visible, count=count, matches=matches,
                 why=f"{why}; ~{matches:,} matches, cost ~{cost:,.0f} row reads")
+
+
+def _intersections(query: Query, est: Estimates) -> list[tuple[float, Kind, frozenset[Group], str]]:
+    """Intersect the terms' trigram matches with each index range, both as id lists, reading only the rows in both.
+
+    A term thousands hold and a window of tens of thousands (`cloud canceled:30d`) share a few thousand rows: listing
+    both from indexes costs far less than reading either's rows or scanning the table.
+    """
+    held = est.pair_rows if est.pair_rows is not None else round(est.total * term_share(est))
+    ways: list[tuple[float, Kind, frozenset[Group], str]] = []
+    for rows, visible, _covers in drivers(query, est):
+        both = held * rows / max(est.total, 1)  # the terms and the range taken as independent
+        if both <= SCAN_CAP:  # a larger intersection than estimated gives way to one scan
+            ways.append(((held + rows) * INDEX_ONLY + both * RANDOM, Kind.both, visible,
+                         f"intersect ~{held:,} term matches with {rows:,} rows by {'+'.join(sorted(visible))}"))
+    return ways
 
 
 def _count_cost(query: Query, est: Estimates, matches: int, *, cap: int, kept_count: bool) -> float:
@@ -200,7 +228,7 @@ def _count(query: Query, est: Estimates, kind: Kind, visible: frozenset[Group], 
         return Count.kept
     if kind is Kind.collect and visible == frozenset({"terms"}) and (est.structured >= est.total or matches > cap):
         return Count.capped  # so many candidates: a count that stops at the cap (free: the probe met it unfiltered)
-    if kind in (Kind.ids, Kind.scan, Kind.collect):
+    if kind in (Kind.ids, Kind.both, Kind.scan, Kind.collect):
         return Count.exact
     return Count.exact if count_groups(query, est) else Count.capped
 

@@ -27,6 +27,45 @@ def fts_trigrams(term: str) -> str:
     return " ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
 
 
+def pair_trigrams(session: Session, pairs: tuple[str, ...]) -> dict[str, dict[str, int]] | None:
+    """SQLite: for each two-letter ASCII term, the index's trigrams holding it and their row counts (fts5vocab).
+
+    Every value of 3+ characters holding the pair holds one of them: the pair and a character after it, or a
+    character before it. The characters before are found by skipping through the vocabulary one first character at a
+    time (a few dozen index seeks), then looked up exactly. None when the index cannot serve the terms (PostgreSQL:
+    pg_trgm keeps no vocabulary; other letters fold in ways Python's lower() may not match).
+    """
+    if session.get_bind().dialect.name != "sqlite" or not all(len(p) == 2 and p.isascii() for p in pairs):
+        return None
+    conn = session.connection()
+    firsts = [str(c) for c in conn.execute(text(_FIRSTS)).scalars() if c is not None]
+    out: dict[str, dict[str, int]] = {}
+    for pair in pairs:
+        folded = pair.lower()
+        after = folded[0] + chr(ord(folded[1]) + 1)
+        grams = [c + folded for c in firsts]
+        rows = conn.execute(text(_VOCAB.format(marks=", ".join(f":g{i}" for i in range(len(grams))))),
+                            {"pair": folded, "after": after, **{f"g{i}": g for i, g in enumerate(grams)}})
+        out[pair] = {str(term): int(doc) for term, doc in rows}
+    return out
+
+
+# The first character of every indexed trigram: the next one is the first term at or after this one's code point + 1.
+_FIRSTS = """WITH RECURSIVE firsts(c) AS (
+  SELECT (SELECT substr(term, 1, 1) FROM customer_fts_vocab ORDER BY term LIMIT 1)
+  UNION ALL
+  SELECT (SELECT substr(term, 1, 1) FROM customer_fts_vocab WHERE term >= char(unicode(c) + 1) ORDER BY term LIMIT 1)
+  FROM firsts WHERE c IS NOT NULL)
+SELECT c FROM firsts"""
+_VOCAB = ("SELECT term, count(*) FROM customer_fts_vocab WHERE term >= :pair AND term < :after GROUP BY term "
+          "UNION SELECT term, count(*) FROM customer_fts_vocab WHERE term IN ({marks}) GROUP BY term")
+
+
+def pair_query(grams: tuple[str, ...]) -> str:
+    """An FTS5 query for rows holding any of a pair's trigrams (empty: no value of 3+ characters holds the pair)."""
+    return "(" + " OR ".join('"' + gram.replace('"', '""') + '"' for gram in grams) + ")" if grams else ""
+
+
 def contains(term: str) -> ColumnElement[bool]:
     """SQLite's exact test: the term, lower-cased, in the organization or email, ignoring case.
 

@@ -14,10 +14,12 @@ from storage.customers import (
     customer_detail,
     find_customers,
     list_customers,
+    planned_page,
     seat_totals,
 )
 from storage.models import Customer
 from storage.paging import CursorError, PageRequest
+from storage.plan import Kind
 from storage.query import QueryError, Window, parse_query
 from storage.search import COUNT_CAP
 from storage.signals import churned, new_signups, new_zero_seat_orgs, one_seat_orgs, seat_growth
@@ -81,6 +83,45 @@ def test_short_terms_and_like_wildcards_match_literally(session: Session, mix: N
     assert names(session, "50%_") == ["50%_Off Deals"]
     assert names(session, "%") == ["50%_Off Deals"]
     assert names(session, "_") == ["50%_Off Deals"]
+
+
+def test_a_rare_two_letter_term_is_found_at_either_end_in_the_middle_in_emails_and_in_short_names(
+        session: Session) -> None:
+    # enough other customers that SQLite collects the pair's trigram matches instead of scanning
+    session.add_all([Customer(organization=f"Filler {i:04d} Inc", email=f"f{i}@filler.example",
+                              email_key=f"f{i}@filler.example", seats=1, created_at=NOW - 40 * DAY,
+                              updated_at=NOW - 40 * DAY) for i in range(2500)])
+    session.commit()
+    for days, (org, email) in enumerate([("QXone Labs", None), ("Labs Aqx", None), ("Maqxim", None),
+                                         ("Plain Co", "team@boqx.example"), ("Qx", "hello@two.example"),
+                                         ("Q X Partners", "q.x@partners.example"), ("X", "x@qq.example")]):
+        add_customer(session, org, email=email, created_at=NOW - days * DAY)
+    query = parse_query("qx", now=NOW)
+    page, plan = planned_page(session=session, query=query, page=PageRequest(size=20))
+    assert [c.organization for c in page.items] == ["QXone Labs", "Labs Aqx", "Maqxim", "Plain Co", "Qx"]
+    assert (page.total, page.total_capped) == (5, False)
+    if session.get_bind().dialect.name == "sqlite":
+        assert plan.kind is Kind.ids
+        assert "two-letter" in plan.why
+    assert names(session, "qx status:canceled") == []
+    assert names(session, "qx ab sort:name") == ["Labs Aqx", "QXone Labs"]
+
+
+def test_a_term_over_a_thousand_hold_and_a_canceled_window_intersect_their_index_lists(session: Session) -> None:
+    def customer(i: int, org: str, canceled: bool) -> Customer:
+        return Customer(organization=f"{org} {i:04d}", email=f"c{i}@x.example", email_key=f"c{i}@x.example",
+                        seats=1, status="canceled" if canceled else "active", created_at=NOW - 90 * DAY,
+                        updated_at=NOW - 90 * DAY, canceled_at=NOW - (i % 20 + 1) * DAY if canceled else None)
+    # 1,100 hold "cloud", 100 canceled in the window, 50 of them holding it: a few rows read, no scan
+    session.add_all([customer(i, "Cloud Nine" if i < 1100 else "Stormy Co", 1050 <= i < 1150)
+                     for i in range(5000)])
+    session.commit()
+    query = parse_query("cloud canceled:30d sort:-seats", now=NOW)
+    page, plan = planned_page(session=session, query=query, page=PageRequest(size=10))
+    assert plan.kind is Kind.ids
+    assert "intersect" in plan.why
+    assert (page.total, page.total_capped) == (50, False)
+    assert all(c.organization.startswith("Cloud") and c.status == "canceled" for c in page.items)
 
 
 def test_search_combines_with_filters_and_every_term_must_match(session: Session, mix: None) -> None:

@@ -15,9 +15,51 @@ def plan_of(text: str, est: Estimates, *, kept: bool = False) -> tuple[Kind, fro
     return plan.kind, plan.visible, plan.count
 
 
-def test_a_rare_two_letter_term_is_one_scan_collecting_its_few_matches() -> None:
+def test_a_rare_two_letter_term_without_a_vocabulary_is_one_scan_collecting_its_few_matches() -> None:
+    # PostgreSQL: pg_trgm keeps no list of its trigrams to find those holding the pair
     est = Estimates(total=MILLION, structured=MILLION, sample_rows=8000, sample_hits=0)
     assert plan_of("qx", est) == (Kind.scan, frozenset(), Count.exact)
+
+
+def test_a_rare_two_letter_term_collects_the_rows_of_the_trigrams_holding_it() -> None:
+    est = Estimates(total=MILLION, structured=MILLION, sample_rows=8000, sample_hits=0, pair_rows=37,
+                    pair_grams=(("qx", ("aqx", "qxe")),))
+    assert plan_of("qx", est) == (Kind.ids, frozenset(), Count.exact)
+
+
+def test_a_two_letter_term_thousands_hold_is_not_collected_from_its_trigrams() -> None:
+    # the vocabulary bounds the matches, but collecting 40k rows one by one costs more than a scan
+    est = Estimates(total=MILLION, structured=MILLION, sample_rows=8000, sample_hits=0, pair_rows=40_000)
+    assert plan_of("qu", est)[0] is Kind.scan
+    common = Estimates(total=MILLION, structured=MILLION, sample_rows=8000, sample_hits=900)  # vocabulary not asked
+    assert plan_of("ai", common)[0] is Kind.walk
+
+
+def test_a_term_thousands_hold_and_a_canceled_window_intersect_their_id_lists() -> None:
+    # cloud: ~39k holders; 30 days of cancellations: ~73k rows; both: ~2.9k, read one by one
+    est = Estimates(total=MILLION, structured=72_764, canceled=72_764, status_rows=180_446, indexed_terms=True,
+                    sample_rows=8000, sample_hits=315)
+    kind, visible, count = plan_of("cloud canceled:30d", est)
+    assert (kind, visible, count) == (Kind.both, frozenset({"canceled"}), Count.exact)
+
+
+def test_a_term_thousands_hold_and_a_created_window_intersect_their_id_lists() -> None:
+    est = Estimates(total=MILLION, structured=108_997, created=108_997, indexed_terms=True, sample_rows=8000,
+                    sample_hits=315)
+    assert plan_of("cloud created:30d sort:seats", est)[:2] == (Kind.both, frozenset({"created"}))
+
+
+def test_a_rare_two_letter_term_and_a_window_intersect_too_when_its_trigrams_hold_thousands() -> None:
+    est = Estimates(total=MILLION, structured=30_000, canceled=30_000, status_rows=180_000, sample_rows=8000,
+                    sample_hits=0, pair_rows=20_000, pair_grams=(("jp", ("ajp",)),))
+    assert plan_of("jp canceled:7d", est)[:2] == (Kind.both, frozenset({"canceled"}))
+
+
+def test_a_window_too_large_to_intersect_with_a_common_term_is_not_intersected() -> None:
+    # 39k holders x a year of signups (600k): ~24k in both, more than one pass collects
+    est = Estimates(total=MILLION, structured=600_000, created=600_000, indexed_terms=True, sample_rows=8000,
+                    sample_hits=315)
+    assert plan_of("cloud since:1y sort:seats", est)[0] is not Kind.both
 
 
 def test_a_common_two_letter_term_walks_the_sort_index_and_caps_its_count() -> None:
