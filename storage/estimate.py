@@ -29,7 +29,15 @@ from sqlmodel import Session, col, select
 from storage.models import Customer, CustomerHour, SeatCount, Status, StatusCount
 from storage.plan import SCAN_CAP, Estimates, Pairs, term_share
 from storage.query import Query, Window
-from storage.search import contains, fts_trigrams, pair_query, pair_trigrams, term_condition
+from storage.search import (
+    contains,
+    fts_trigrams,
+    pair_query,
+    pair_trigrams,
+    pg_pair_condition,
+    pg_pair_served,
+    term_condition,
+)
 
 SAMPLE_RANGES = 8  # id ranges spread over the table
 SAMPLE_RANGE_ROWS = 1000  # rows in each
@@ -93,7 +101,8 @@ def term_matches(session: Session, terms: tuple[str, ...], *, cap: int, pairs: P
     """
     indexed = [term for term in terms if len(term) >= MIN_TRIGRAM_TERM]
     if session.get_bind().dialect.name != "sqlite":
-        stmt = select(col(Customer.id)).where(*(term_condition(session, t) for t in indexed), *(within or []))
+        stmt = select(col(Customer.id)).where(*(term_condition(session, t) for t in indexed),
+                                              *(pg_pair_condition(session, pair) for pair, _ in pairs), *(within or []))
         return _capped(session, stmt, cap)
     fts = table("customer_fts", column("rowid", Integer))
     checks = [contains(t) for t in [*indexed, *(pair for pair, _ in pairs)]]
@@ -163,8 +172,9 @@ def gather(session: Session, query: Query, *, cap: int) -> Estimates:
     sample_rows = sample_hits = 0
     if query.terms and term_ids is None and got["low"] is not None:
         sample_rows, sample_hits = sample_share(session, query.terms, int(got["low"]), int(got["high"]))
-    pair_rows, pair_grams = _pairs(session, query, Estimates(total=total, structured=round(structured),
-                                                             sample_rows=sample_rows, sample_hits=sample_hits))
+    pair_rows, pair_grams, pair_ids = _pairs(session, query, Estimates(
+        total=total, structured=round(structured), sample_rows=sample_rows, sample_hits=sample_hits), cap=cap)
+    term_ids = term_ids if pair_ids is None else pair_ids
     return Estimates(
         total=total, structured=round(structured), created=_int(got["created"]), canceled=_int(got["canceled"]),
         status_rows=_int(got["status_rows"]), seat_rows=_int(got["seat_rows"]), term_ids=term_ids,
@@ -172,16 +182,22 @@ def gather(session: Session, query: Query, *, cap: int) -> Estimates:
         sample_rows=sample_rows, sample_hits=sample_hits, pair_rows=pair_rows, pair_grams=pair_grams)
 
 
-def _pairs(session: Session, query: Query, est: Estimates) -> tuple[int | None, Pairs]:
-    """At most how many hold every two-letter term, and their trigrams; asked only when the sample leaves it open."""
+def _pairs(session: Session, query: Query, est: Estimates, *,
+           cap: int) -> tuple[int | None, Pairs, tuple[int, ...] | None]:
+    """Two-letter terms the sample leaves open: SQLite bounds their matches by the trigrams holding them (and keeps
+    those); PostgreSQL lists every term's matches up to the cap through its GIN indexes. Else (None, (), None)."""
     pairs = tuple(term for term in query.terms if len(term) == 2)
     if not pairs or est.sample_rows == 0 or est.total * term_share(est, low=True) > SCAN_CAP:
-        return None, ()  # no such term, the indexed terms' probe answered, or surely too many to collect
+        return None, (), None  # no such term, the indexed terms' probe answered, or surely too many to collect
+    if session.get_bind().dialect.name == "postgresql":
+        if not all(pg_pair_served(pair) for pair in pairs):
+            return None, (), None
+        return None, (), term_matches(session, query.terms, cap=cap, pairs=tuple((pair, ()) for pair in pairs))
     found = pair_trigrams(session, pairs)
     if found is None:
-        return None, ()
+        return None, (), None
     return min(sum(grams.values()) for grams in found.values()), tuple(
-        (pair, tuple(grams)) for pair, grams in found.items())
+        (pair, tuple(grams)) for pair, grams in found.items()), None
 
 
 def _int(value: Any) -> int | None:

@@ -17,6 +17,7 @@ from storage.query import Query
 PAGE_ROWS = 11  # a page and the look-ahead row that says whether there is a next one
 RANDOM = 25  # one row read through an index costs about this many rows read in a sequential scan
 INDEX_ONLY = 0.2  # one index entry counted without reading its row
+LISTED = 1.0  # one id read from an index into the sorted list an intersection compares
 COUNT_BUDGET = 0.15  # an exact count may cost this share of one scan; beyond it the count stops at the cap ("1,000+")
 WALK_BUDGET = 5000  # a walk reads at most this many rows of the sort index, then a scan takes over
 WALK_SAFETY = 4  # walk only when the estimate says a page needs a quarter of that at most
@@ -206,7 +207,7 @@ def _intersections(query: Query, est: Estimates) -> list[tuple[float, Kind, froz
     for rows, visible, _covers in drivers(query, est):
         both = held * rows / max(est.total, 1)  # the terms and the range taken as independent
         if both <= SCAN_CAP:  # a larger intersection than estimated gives way to one scan
-            ways.append(((held + rows) * INDEX_ONLY + both * RANDOM, Kind.both, visible,
+            ways.append(((held + rows) * LISTED + both * RANDOM, Kind.both, visible,
                          f"intersect ~{held:,} term matches with {rows:,} rows by {'+'.join(sorted(visible))}"))
     return ways
 

@@ -66,6 +66,28 @@ def pair_query(grams: tuple[str, ...]) -> str:
     return "(" + " OR ".join('"' + gram.replace('"', '""') + '"' for gram in grams) + ")" if grams else ""
 
 
+# pg_trgm indexes only letters and digits (others split words, padded by blanks): a pair of them sits beside a
+# letter or digit, or at a word's edge. Classes of ASCII characters only, so the GIN index can list their trigrams.
+_PG_WORD = "[a-z0-9]"
+_PG_EDGE = r"[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]"
+_PG_NON_ASCII = r"organization ~ '[^\x01-\x7f]' OR email_key ~ '[^\x01-\x7f]'"  # the partial index's predicate
+
+
+def pg_pair_served(pair: str) -> bool:
+    """Whether PostgreSQL's trigram indexes can list the rows holding a two-character term (ASCII letters, digits)."""
+    return len(pair) == 2 and all(c in "abcdefghijklmnopqrstuvwxyz0123456789" for c in pair.lower())
+
+
+def pg_pair_condition(session: Session, pair: str) -> ColumnElement[bool]:
+    """PostgreSQL: rows holding a two-character term, through the GIN indexes (a regex of ASCII classes) or the
+    partial index of rows with other characters (beside which a pair's trigram has no class to be listed by)."""
+    pair = pair.lower()
+    regex = f"{_PG_WORD}{pair}|{pair}{_PG_WORD}|(^|{_PG_EDGE}){pair}($|{_PG_EDGE})"
+    listed = or_(func.lower(Customer.organization).regexp_match(regex), col(Customer.email_key).regexp_match(regex),
+                 text(f"({_PG_NON_ASCII})"))
+    return and_(listed, term_condition(session, pair, scan=True))
+
+
 def contains(term: str) -> ColumnElement[bool]:
     """SQLite's exact test: the term, lower-cased, in the organization or email, ignoring case.
 

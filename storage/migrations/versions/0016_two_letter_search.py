@@ -5,6 +5,8 @@ index's trigrams that contain it: the vocabulary lists them, one row per (trigra
 next first character reads one entry, not a trigram's whole row list), and their rows counted bound the matches;
 and a MATCH of those trigrams OR'ed collects the candidates, so a rare two-letter term no longer scans the table.
 Organizations under 3 characters hold no trigram (an email always has 3+): a partial index lists those rows.
+PostgreSQL: pg_trgm serves a regex of ASCII classes around the pair, but no class can name every letter beside it:
+a partial index lists the rows holding characters beyond ASCII.
 
 Revision ID: 0016
 Revises: 0015
@@ -22,16 +24,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """The vocabulary table (it stores nothing: it reads the index) and the short-name index."""
+    """The vocabulary table (it stores nothing: it reads the index) and the short-name index; PostgreSQL's list."""
     if op.get_bind().dialect.name != "sqlite":
+        op.execute("CREATE INDEX customer_trgm_non_ascii ON customer (id) "
+                   "WHERE organization ~ '[^\\x01-\\x7f]' OR email_key ~ '[^\\x01-\\x7f]'")
         return
     op.execute("CREATE VIRTUAL TABLE customer_fts_vocab USING fts5vocab(customer_fts, 'instance')")
     op.execute("CREATE INDEX customer_fts_short_org ON customer(id) WHERE length(organization) < 3")
 
 
 def downgrade() -> None:
-    """Drop both."""
+    """Drop them."""
     if op.get_bind().dialect.name != "sqlite":
+        op.execute("DROP INDEX customer_trgm_non_ascii")
         return
     op.execute("DROP INDEX customer_fts_short_org")
     op.execute("DROP TABLE customer_fts_vocab")
