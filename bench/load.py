@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -194,9 +194,14 @@ def _one_arrival(sink: str, name: str) -> dict[str, float]:
 
 
 def load_run(argv: list[str], *, env: dict[str, str], port: int, sink: str, clients: int, seconds: float,
-             label: str, answers: bool) -> dict[str, Any]:
-    """Start a server, load it, and measure acks, answers and the server's CPU per request."""
+             label: str, answers: bool, first: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Start a server, load it, and measure acks, answers and the server's CPU per request.
+
+    `first`: run against the started server before the load (one start-up fewer than starting it again).
+    """
     with process(argv, env=env, port=port) as proc:
+        if first is not None:
+            first()
         cpu_before, self_before = tree_cpu_seconds(proc.pid), resource.getrusage(resource.RUSAGE_SELF)
         result = asyncio.run(hammer(port, sink, clients=clients, seconds=seconds, label=label))
         cpu = tree_cpu_seconds(proc.pid) - cpu_before
@@ -252,11 +257,13 @@ def bench_http(database_url: str, *, clients: int, seconds: float, e2e_repeat: i
         for workers in (1, 2):
             port = free_port()
             argv = [*cli, "--port", str(port), "--workers", str(workers)]
-            if workers == 1:
-                with process(argv, env=env, port=port):
-                    results["search_e2e"] = single(port, sink, repeat=e2e_repeat)
-            results[f"serve_workers_{workers}"] = load_run(argv, env=env, port=port, sink=sink, clients=clients,
-                                                           seconds=seconds, label=f"w{workers}", answers=True)
+
+            def one_at_a_time(port: int = port) -> None:
+                results["search_e2e"] = single(port, sink, repeat=e2e_repeat)
+
+            results[f"serve_workers_{workers}"] = load_run(
+                argv, env=env, port=port, sink=sink, clients=clients, seconds=seconds, label=f"w{workers}",
+                answers=True, first=one_at_a_time if workers == 1 else None)
         port = free_port()
         bare = [sys.executable, "-m", "uvicorn", "--factory", "bench.bare_bolt:asgi_app", "--host", "127.0.0.1",
                 "--port", str(port), "--log-level", "warning", "--no-access-log"]

@@ -19,6 +19,8 @@ import socket
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -120,31 +122,42 @@ def _signed(port: int, ask: Ask, response_url: str) -> bytes:
     return head.encode() + body
 
 
-def ask_once(url: str, asks: list[Ask]) -> list[float]:
-    """Send each request once, one at a time, to `serve`; milliseconds until each answer reached Slack."""
+@contextmanager
+def serving(url: str) -> Iterator[Callable[[list[Ask]], list[float]]]:
+    """Start `serve` (and a Slack sink) once; yield a function sending requests one at a time, each once.
+
+    It returns the milliseconds until each answer reached the response_url. Two warm-up commands go first (start-up,
+    not counted); the questions and then their page clicks share the one server.
+    """
     sink_port, port = free_port(), free_port()
     sink = f"http://127.0.0.1:{sink_port}"
     env = {"DATABASE_URL": url, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{sink}/api/",
            "SLACK_BOT_TOKEN": "xoxb-bench", "LOG_LEVEL": "WARNING"}
     argv = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--no-scheduler", "--port", str(port)]
-    waits: list[float] = []
+    sent = 0
     with process([sys.executable, "-m", "bench.slack_sink", str(sink_port)], env={}, port=sink_port), \
             process(argv, env=env, port=port), socket.create_connection(("127.0.0.1", port)) as sock:
         stream = sock.makefile("rb")
-        warm_up: list[Ask] = [("command", "help", ""), ("command", "list", "sort:-created")]  # start-up, not counted
-        for n, ask in enumerate(warm_up + asks):
-            name = f"mix{n}"
-            start = time.monotonic()
-            sock.sendall(_signed(port, ask, f"{sink}/response/{name}"))
-            length = 0
-            while (line := stream.readline()) not in (b"\r\n", b""):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            stream.read(length)
-            while name not in (seen := _one_arrival(sink, name)) and time.monotonic() - start < 30:
-                time.sleep(0.001)
-            waits.append((seen.get(name, time.monotonic()) - start) * 1000)
-    return waits[len(warm_up):]
+
+        def ask(asks: list[Ask]) -> list[float]:
+            nonlocal sent
+            waits: list[float] = []
+            for ask_ in asks:
+                name, sent = f"mix{sent}", sent + 1
+                start = time.monotonic()
+                sock.sendall(_signed(port, ask_, f"{sink}/response/{name}"))
+                length = 0
+                while (line := stream.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                stream.read(length)
+                while name not in (seen := _one_arrival(sink, name)) and time.monotonic() - start < 30:
+                    time.sleep(0.001)
+                waits.append((seen.get(name, time.monotonic()) - start) * 1000)
+            return waits
+
+        ask([("command", "help", ""), ("command", "list", "sort:-created")])
+        yield ask
 
 
 def in_process(url: str, mix: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
@@ -206,41 +219,52 @@ def summary(values: list[float]) -> dict[str, float]:
             "max_ms": round(max(values), 1)}
 
 
+def measure(url: str, *, seed: int, questions: int) -> dict[str, Any]:
+    """Draw the mix, ask it through one `serve`, time it in-process too, beside the bare scan of the same run."""
+    rng = random.Random(seed)
+    mix = build_mix(draw_terms(url, rng), rng, size=questions)
+    before = bare_scan(url)
+    with serving(url) as ask:
+        waits = ask([("command", command, rest) for _kind, command, rest in mix])
+        detail = in_process(url, mix)
+        clicks = [click for d in detail for click in d.pop("clicks")]
+        page_waits = ask(clicks) if clicks else []
+    after = bare_scan(url)
+    scan = statistics.median([before, after])
+    pages = [d[k] for d in detail for k in ("next_ms", "prev_ms") if d[k] is not None]
+    return {"url": url.rsplit("/", 1)[-1], "seed": seed, "questions": len(mix),
+            "classes": sorted({k for k, _, _ in mix}), "bare_like_scan_ms": round(scan, 1),
+            "end_to_end": summary(waits), "in_process_first": summary([d["first_ms"] for d in detail]),
+            "in_process_next_prev": summary(pages) if pages else {},
+            "next_prev_end_to_end": summary(page_waits) if page_waits else {}, "page_clicks": len(page_waits),
+            "asked": [{"class": k, "question": f"{c} {t}", "answer_ms": round(w, 1), **d}
+                      for (k, c, t), w, d in zip(mix, waits, detail, strict=True)]}
+
+
+def report(result: dict[str, Any]) -> list[str]:
+    """The figures and the 10 slowest questions with their plans, as printed lines."""
+    e2e, scan = result["end_to_end"], result["bare_like_scan_ms"]
+    ratio = e2e["max_ms"] / scan
+    lines = [f"{result['questions']} questions, {len(result['classes'])} classes; bare LIKE scan {scan:.1f} ms",
+             f"end to end: p50 {e2e['p50_ms']} / p95 {e2e['p95_ms']} / max {e2e['max_ms']} ms ({ratio:.2f}x the scan)",
+             f"next/previous clicks end to end ({result['page_clicks']}): {result['next_prev_end_to_end']}",
+             f"next/previous in-process: {result['in_process_next_prev']}", "10 slowest:"]
+    for row in sorted(result["asked"], key=lambda r: -r["answer_ms"])[:10]:
+        lines.append(f"  {row['answer_ms']:8.1f} ms  {row['question'][:60]:60} {row['total']:>8}  "
+                     f"{row['plan']}/{row['count']}: {row['why']}")
+    return lines
+
+
 def main() -> None:
-    """Draw the mix, ask it, print the figures and the 10 slowest questions with their plans, write JSON."""
+    """Parse the arguments, measure, print the figures and the 10 slowest, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True, help="DATABASE_URL of a demo store")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--questions", type=int, default=160)
     parser.add_argument("--out", default="")
     args = parser.parse_args()
-    rng = random.Random(args.seed)
-    mix = build_mix(draw_terms(args.url, rng), rng, size=args.questions)
-    before = bare_scan(args.url)
-    waits = ask_once(args.url, [("command", command, rest) for _kind, command, rest in mix])
-    detail = in_process(args.url, mix)
-    clicks = [click for d in detail for click in d.pop("clicks")]
-    page_waits = ask_once(args.url, clicks) if clicks else []
-    after = bare_scan(args.url)
-    scan = statistics.median([before, after])
-    pages = [d[k] for d in detail for k in ("next_ms", "prev_ms") if d[k] is not None]
-    result = {"url": args.url.rsplit("/", 1)[-1], "seed": args.seed, "questions": len(mix),
-              "classes": sorted({k for k, _, _ in mix}), "bare_like_scan_ms": round(scan, 1),
-              "end_to_end": summary(waits), "in_process_first": summary([d["first_ms"] for d in detail]),
-              "in_process_next_prev": summary(pages) if pages else {},
-              "next_prev_end_to_end": summary(page_waits) if page_waits else {}, "page_clicks": len(page_waits),
-              "asked": [{"class": k, "question": f"{c} {t}", "answer_ms": round(w, 1), **d}
-                        for (k, c, t), w, d in zip(mix, waits, detail, strict=True)]}
-    e2e = result["end_to_end"]
-    print(f"{len(mix)} questions, {len(result['classes'])} classes; bare LIKE scan {scan:.1f} ms")
-    print(f"end to end: p50 {e2e['p50_ms']} / p95 {e2e['p95_ms']} / max {e2e['max_ms']} ms "
-          f"(max = {e2e['max_ms'] / scan:.2f}x the bare scan)")
-    print(f"next/previous clicks end to end ({len(page_waits)}): {result['next_prev_end_to_end']}; "
-          f"in-process {result['in_process_next_prev']}")
-    print("10 slowest:")
-    for row in sorted(result["asked"], key=lambda r: -r["answer_ms"])[:10]:
-        print(f"  {row['answer_ms']:8.1f} ms  {row['question'][:60]:60} {row['total']:>8}  {row['plan']}/{row['count']}: "
-              f"{row['why']}")
+    result = measure(args.url, seed=args.seed, questions=args.questions)
+    print("\n".join(report(result)))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
 

@@ -82,8 +82,8 @@ def machine() -> dict[str, str]:
             "sqlite": sqlite3.sqlite_version, "postgresql": sh("psql --version")}
 
 
-def main() -> None:
-    """Parse arguments, run every benchmark, print the tables and write the JSON."""
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments (argv, else the command line), run every benchmark, print the tables and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000", help="customers per store, comma-separated")
     parser.add_argument("--engines", default="sqlite,postgresql")
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true",
                         help="300 customers, 1 repeat, one export round, 0.5 s of load: every figure's code path (CI)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "latest.json"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.repeat, args.http_seconds, args.clients = "300", 1, 0.5, 2
     skip = set(filter(None, args.skip.split(",")))

@@ -1,24 +1,29 @@
-"""The benchmark suite's smoke size runs end to end and writes every figure (the full sizes run by hand)."""
+"""The benchmark suite's smoke size runs end to end and writes every figure (the full sizes run by hand).
+
+Both benches run in this process against one tiny store (bench/out/sqlite-300.sqlite3): only the servers they time
+start as processes.
+"""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from bench import mix
+from bench import run as suite
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_benchmark_smoke_run_writes_every_figure_with_its_baseline(tmp_path: Path) -> None:
+def test_benchmark_smoke_run_writes_every_figure_with_its_baseline(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "smoke.json"
-    done = subprocess.run([sys.executable, "-m", "bench.run", "--smoke", "--engines", "sqlite", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "PASS" in done.stdout or "MISS" in done.stdout  # the printed table carries verdicts
+    suite.main(["--smoke", "--engines", "sqlite", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "PASS" in printed or "MISS" in printed  # the printed table carries verdicts
     run = json.loads(out.read_text())["runs"][0]
     assert {"search", "lists", "new_7d", "churned_30d", "digest_content", "balance"} <= set(run["queries"])
     for name in ("search", "lists", "new_7d", "churned_30d", "digest_content", "balance"):
@@ -40,14 +45,11 @@ def test_benchmark_smoke_run_writes_every_figure_with_its_baseline(tmp_path: Pat
         assert http[key]["max_ms"] < 3000
     for key in ("serve_workers_1", "serve_workers_2"):
         assert http[key]["answered"] == http[key]["requests"]  # every command got its answer at the response_url
-    mix = tmp_path / "mix.json"
-    store = f"sqlite:///{ROOT / 'bench' / 'out' / 'sqlite-300.sqlite3'}"
-    done = subprocess.run([sys.executable, "-m", "bench.mix", "--url", store, "--questions", "24", "--out", str(mix)],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]
-    asked = json.loads(mix.read_text())
+
+    asked = mix.measure(f"sqlite:///{ROOT / 'bench' / 'out' / 'sqlite-300.sqlite3'}", seed=7, questions=24)
     assert len({row["question"] for row in asked["asked"]}) == 24  # each question asked once
     assert asked["bare_like_scan_ms"] > 0
     assert asked["end_to_end"]["max_ms"] > 0
+    assert asked["page_clicks"] > 0  # Next and Previous asked through the same server
     assert all(row["plan"] and row["answer_ms"] > 0 for row in asked["asked"])
-    assert "10 slowest" in done.stdout
+    assert "10 slowest:" in mix.report(asked)
