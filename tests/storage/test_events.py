@@ -12,8 +12,8 @@ from sqlmodel import select
 from storage.customers import count_by_status, seat_totals
 from storage.db import make_engine, session_scope
 from storage.event_types import CustomerChange, EventConflict, PaymentChange, PayoutChange, SyncEvent
-from storage.events import ProcessedEvent, count_events, process_event, recent_events
-from storage.models import Customer, Payment, PaymentTotal, Payout, SeatChange
+from storage.events import count_events, process_event, recent_events
+from storage.models import Customer, Payment, PaymentTotal, Payout, ProcessedEvent, SeatChange
 from storage.writes import CustomerFields, PaymentFields, PayoutFields, find_customer
 from tests.conftest import NOW
 from tests.factories import add_customer
