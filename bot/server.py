@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.request.internals import parse_body
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -46,14 +47,19 @@ def create_server(deps: Deps, *, scheduler: bool = False) -> Starlette:
             log.info("slack request refused: missing, malformed, wrong or stale signature")
             return PlainTextResponse("invalid signature", status_code=401)
         try:
-            bolt_request = to_bolt_request(request, body)
-        except ValueError:  # UnicodeDecodeError and json.JSONDecodeError are ValueErrors
+            parsed = parse_body(body.decode("utf-8"), request.headers.get("content-type"))
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or JSON nested beyond reason
             log.info("slack request refused: signed, but the body is not UTF-8 form or JSON")
             return PlainTextResponse("malformed body", status_code=400)
-        reason = malformed(bolt_request.body)
+        reason = malformed(parsed)
         if reason is not None:  # Bolt would trip over it while building the request's context
             log.warning("slack request ignored: %s", reason)
             return PlainTextResponse("", status_code=200)
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # a shape Bolt's extractors cannot read
+            log.warning("slack request refused: signed, but Bolt cannot read it (%s)", type(exc).__name__)
+            return PlainTextResponse("malformed body", status_code=400)
         # Bolt's App is synchronous: run it in the thread pool so a slow request never blocks the others.
         bolt_response = await run_in_threadpool(bolt.dispatch, bolt_request)
         return to_starlette_response(bolt_response)

@@ -140,9 +140,12 @@ def malformed(body: Any) -> str | None:
                 return f"{action['action_id']} without a string value"
         if not user_of(body):
             return "block_actions without a user"
-    for key in ("event", "user", "channel", "team", "view", "message", "container", "enterprise"):
+    for key in ("user", "channel", "team", "enterprise"):  # Slack sends these as objects, ids, or null
         if key in body and body[key] is not None and not isinstance(body[key], dict | str):
             return f"{key} is neither an object nor text"
+    for key in ("event", "view", "message", "container", "authorizations"):  # never null when present
+        if key in body and not isinstance(body[key], list if key == "authorizations" else dict):
+            return f"{key} is not an object"
     if "event" in body or body.get("type") == "event_callback":
         event = body.get("event")
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
