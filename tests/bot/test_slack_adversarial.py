@@ -18,7 +18,8 @@ from tests.e2e_bot import ADMIN, CHANNEL, FINANCE, MEMBER, Bot, button, wait_for
 from tests.slack_double import block_action_body, event_body, sign_slack_request, slash_command_body
 
 pytestmark = pytest.mark.usefixtures("customers")
-FAST = settings(max_examples=25, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=25, derandomize=True, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _retry(bot: Bot, body: bytes, attempt: int) -> int:
