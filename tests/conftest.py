@@ -79,12 +79,17 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate_pg(engine: Engine) -> None:
-    """Empty every table (keeping the schema) so each test starts clean."""
+    """Empty every table that holds rows (keeping the schema) so each test starts clean.
+
+    Truncating all thirty-odd tables cost ~60 ms a test; asking which hold rows first costs one round trip.
+    """
     with engine.begin() as conn:
         tables = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
-        if tables:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables)
+        used = [r[0] for r in conn.execute(text(probe))] if tables else []
+        if used:
+            conn.execute(text(f"TRUNCATE {', '.join(used)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
