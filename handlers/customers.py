@@ -8,12 +8,11 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from handlers.blocks.common import Message, error_message, notice, refusal
 from handlers.blocks.customers import customer_card, customer_matches, customers_page
-from handlers.blocks.exports import export_on_its_way, not_in_channel
+from handlers.blocks.exports import export_on_its_way
 from handlers.blocks.help import customers_usage
 from handlers.blocks.nav import EXPORT_CSV, MAILTO, OPEN_PRODUCT, SHARE, PageState, read_state
 from handlers.common import (
@@ -29,7 +28,7 @@ from handlers.common import (
     split_subcommand,
     user_of,
 )
-from handlers.exports import CANNOT_POST, Exports
+from handlers.exports import Exports, telling_not_in_channel
 from handlers.revenue import mrr_refusal, with_revenue
 from handlers.trends import reply_trend
 from storage.customers import customer_detail, find_customers, list_customers
@@ -172,12 +171,8 @@ def register(app: App, deps: Deps, exports: Exports) -> None:
             msg = render_page(deps, state, user_id, shared_by=user_id)
             if not claim_delivery(deps, delivery_key(body)):
                 return  # Slack retried this click: the first delivery already shared it
-            try:
+            with telling_not_in_channel(respond, channel_id):
                 client.chat_postMessage(channel=channel_id, text=msg["text"], blocks=msg["blocks"])
-            except SlackApiError as exc:
-                if exc.response.get("error") not in CANNOT_POST:
-                    raise
-                ephemeral(respond, not_in_channel(channel_id))
 
     @app.action(EXPORT_CSV)
     def export_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,

@@ -6,16 +6,17 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from handlers.blocks.common import Message, apology
 from handlers.blocks.exports import export_done_comment, export_parent, not_in_channel
-from handlers.common import log_failure
+from handlers.common import ephemeral, log_failure
 from storage.bulk.csv_io import export_customers
 from storage.customers import count_customers
 from storage.db import read_scope, session_scope
@@ -26,6 +27,17 @@ log = logging.getLogger("customers_bot.exports")
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived"}
 EXPORT_THREADS = 4
 Tell = Callable[[Message], None]
+
+
+@contextlib.contextmanager
+def telling_not_in_channel(respond: Respond, channel_id: str) -> Iterator[None]:
+    """Post into a channel; when the bot cannot post there, tell whoever clicked how to invite it."""
+    try:
+        yield
+    except SlackApiError as exc:
+        if exc.response.get("error") not in CANNOT_POST:
+            raise
+        ephemeral(respond, not_in_channel(channel_id))
 
 
 class Exports:

@@ -28,6 +28,7 @@ from handlers.blocks.revenue import (
     read_mrr_value,
 )
 from handlers.common import answering, channel_of, ephemeral, log_request, out_of_date, user_of
+from handlers.exports import CANNOT_POST, telling_not_in_channel
 from storage.db import read_scope, session_scope
 from storage.models import Customer
 from storage.movements import recent_movements
@@ -38,7 +39,6 @@ from storage.writes import record_audit
 
 log = logging.getLogger("customers_bot.revenue")
 DEFAULT_WINDOW = "30d"
-CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived"}
 Block = dict[str, Any]
 
 
@@ -166,12 +166,8 @@ def register(app: App, deps: Deps) -> None:
             return
         with answering(respond, what="mrr share"):
             msg = render_mrr(deps, window, user_id, shared_by=user_id)
-            try:
+            with telling_not_in_channel(respond, channel_id):
                 client.chat_postMessage(channel=channel_id, text=msg["text"], blocks=msg["blocks"])
-            except SlackApiError as exc:
-                if exc.response.get("error") not in CANNOT_POST:
-                    raise
-                ephemeral(respond, not_in_channel(channel_id))
 
     @app.action(MRR_EXPORT)
     def export_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,

@@ -7,12 +7,10 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from handlers.blocks.charts import TREND_SHARE, trend_message
 from handlers.blocks.common import Message
-from handlers.blocks.exports import not_in_channel
 from handlers.blocks.limits import BUTTON_VALUE, slack_len
 from handlers.charts_send import post_message, respond_message, team_of
 from handlers.common import (
@@ -21,12 +19,11 @@ from handlers.common import (
     channel_of,
     claim_delivery,
     delivery_key,
-    ephemeral,
     log_request,
     out_of_date,
     user_of,
 )
-from handlers.exports import CANNOT_POST
+from handlers.exports import telling_not_in_channel
 from storage.db import read_scope
 from storage.query import QueryError, parse_query, parse_window
 from storage.trends import customer_trend
@@ -85,9 +82,5 @@ def register(app: App, deps: Deps) -> None:
             msg = render_customers_trend(deps, value, user_id, shared_by=user_id)
             if not claim_delivery(deps, delivery_key(body)):
                 return  # Slack retried this click: the first delivery already shared it
-            try:
+            with telling_not_in_channel(respond, channel_id):
                 post_message(deps, client, team_id=team_of(body), channel=channel_id, msg=msg)
-            except SlackApiError as exc:
-                if exc.response.get("error") not in CANNOT_POST:
-                    raise
-                ephemeral(respond, not_in_channel(channel_id))
