@@ -76,6 +76,9 @@ def create_rule(deps: Deps, *, user_id: str, channel_id: str, team_id: str | Non
     if spec.kind in FINANCE_KINDS and not deps.settings.is_finance(user_id):
         raise UserError(f"{spec.kind.value} alerts carry finance figures: they need finance access; "
                         f"ask {deps.settings.access_granters()}.")
+    if spec.conditions.uses_mrr and not deps.settings.is_finance(user_id):
+        raise UserError(f"mrr: filters are finance figures: they need finance access; "
+                        f"ask {deps.settings.access_granters()}.")
     with session_scope(deps.engine, write=True) as session:
         rule = add_rule(session=session, spec=spec, channel_id=channel_id, team_id=team_id, user_id=user_id,
                         show_mrr=deps.settings.is_finance(user_id), timezone=deps.settings.default_timezone, at=now)

@@ -52,14 +52,28 @@ class Conditions:
     currency: str | None = None
     amount_min: Decimal | None = None  # major units, inclusive
     amount_max: Decimal | None = None
+    mrr_min: int | None = None  # whole major units of the customer's own currency, as lists read `mrr:`
+    mrr_max: int | None = None
+    mrr_strict: tuple[bool, bool] = (False, False)  # `>` and `<` exclude the bound
 
-    def customer(self, seats: int, status: str) -> bool:
-        """True when a customer with these seats and status passes the filters."""
+    def customer(self, seats: int, status: str, mrr: int = 0, currency: str | None = None) -> bool:
+        """True when a customer with these seats, status and MRR (minor units of `currency`) passes the filters."""
         if self.statuses and status not in self.statuses:
             return False
         if self.seats_min is not None and seats < self.seats_min:
             return False
-        return self.seats_max is None or seats <= self.seats_max
+        if self.seats_max is not None and seats > self.seats_max:
+            return False
+        scale = 10 ** currency_exponent(currency) if currency else 1
+        (above, below), low, high = self.mrr_strict, self.mrr_min, self.mrr_max
+        if low is not None and not (mrr > low * scale if above else mrr >= low * scale):
+            return False
+        return high is None or (mrr < high * scale if below else mrr <= high * scale)
+
+    @property
+    def uses_mrr(self) -> bool:
+        """True when the rule filters on MRR (a finance figure: its creator needs finance access)."""
+        return self.mrr_min is not None or self.mrr_max is not None
 
     def money(self, amount_minor: int, currency: str) -> bool:
         """True when an amount (minor units of `currency`) passes the filters."""
@@ -117,10 +131,11 @@ def parse_rule(text: str, *, now: datetime) -> RuleSpec:
 
 
 def _customer_filters(text: str, now: datetime) -> Conditions:
-    """status: and seats: from the filter language; words and time windows make no sense for a live alert."""
+    """status:, seats: and mrr: from the filter language; words and time windows make no sense for a live alert."""
     query = parse_query(text, now=now)
-    _refuse_extras(query, "status: and seats:")
-    return Conditions(statuses=query.statuses, seats_min=query.seats_min, seats_max=query.seats_max)
+    _refuse_extras(query, "status:, seats: and mrr:")
+    return Conditions(statuses=query.statuses, seats_min=query.seats_min, seats_max=query.seats_max,
+                      mrr_min=query.mrr_min, mrr_max=query.mrr_max, mrr_strict=query.mrr_strict)
 
 
 def _finance_filters(kind: AlertKind, words: list[str], *, now: datetime) -> Conditions:
@@ -148,9 +163,6 @@ def _refuse_extras(query: Query, allowed: str) -> None:
                              "like `/customers alert add churn seats:>=20`")
     for token in query.tokens:
         key = token.partition(":")[0]
-        if key == "mrr":
-            raise AlertRuleError(f"{token} does not apply to alerts: MRR changes have their own kinds (expansion, "
-                                 f"contraction); filter by {allowed}")
         if key in _WHEN_KEYS or key == "sort":
             raise AlertRuleError(f"{token} does not apply to alerts: they fire as changes happen; "
                                  f"filter by {allowed}")

@@ -105,6 +105,8 @@ class Fired:
     kind: AlertKind
     seats: int = 0
     status: str = ""
+    mrr: int = 0  # minor units of mrr_currency: what a churn lost, else what the customer pays now
+    mrr_currency: str | None = None
     amount: int = 0
     currency: str = ""
     before: CustomerState | None = None
@@ -125,7 +127,8 @@ def movements(session: Session, watched: Watched) -> list[Fired]:
             after, before = customer_state(row), watched.customer_before
             for kind in customer_kinds(before, after):
                 tested = before if kind is AlertKind.churn and before is not None else after  # what was lost
-                fired.append(Fired(kind=kind, seats=tested.seats, status=tested.status, before=before, after=after))
+                fired.append(Fired(kind=kind, seats=tested.seats, status=tested.status, mrr=tested.mrr,
+                                   mrr_currency=tested.currency, before=before, after=after))
     if isinstance(change, PaymentChange):
         payment = find_payment(session=session, external_id=change.external_id)
         refunded_before = watched.payment_before[0] if watched.payment_before else 0

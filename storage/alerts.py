@@ -155,7 +155,7 @@ def record_alerts(*, session: Session, before: Watched | None, event: SyncEvent,
             if f.kind.value != rule.kind:
                 continue
             if f.after is not None:
-                if not conditions.customer(f.seats, f.status):
+                if not conditions.customer(f.seats, f.status, f.mrr, f.mrr_currency):
                     continue
                 payload = customer_payload(f.before, f.after, show_mrr=rule.show_mrr)
             else:
@@ -195,7 +195,8 @@ def record_import_alerts(*, conn: Connection, changes: Iterable[tuple[CustomerSt
         for kind in customer_kinds(before, after):
             tested = before if kind is AlertKind.churn and before is not None else after
             for rule in by_kind.get(kind.value, ()):
-                if conditions_of(rule.kind, rule.filters).customer(tested.seats, tested.status):
+                if conditions_of(rule.kind, rule.filters).customer(tested.seats, tested.status, tested.mrr,
+                                                                   tested.currency):
                     counts[rule.id] = counts.get(rule.id, 0) + 1
                     shown = examples.setdefault(rule.id, [])
                     if len(shown) < SUMMARY_EXAMPLES:

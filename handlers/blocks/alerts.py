@@ -190,7 +190,8 @@ def alerts_usage() -> Message:
     """Help for `/customers alert`."""
     text = ("*Alerts* post to a channel as changes happen (admins manage them):\n"
             "• `/customers alert add <kind> [filters] [quiet:22:00-07:00] [tz:Europe/Berlin]` in the channel\n"
-            f"  kinds: {KINDS_HELP}; filters: `seats:>=20`, `status:active` (customers), "
+            f"  kinds: {KINDS_HELP}; filters: `seats:>=20`, `status:active`, `mrr:>=500` (customers; MRR "
+            "for finance users), "
             "`amount:>=100 currency:usd` (refunds, failed payouts; finance access)\n"
             "• `/customers alert list` · `remove <id>` · `pause <id>` · `resume <id>`")
     return message("Alerts: /customers alert add|list|remove|pause|resume", [section(text)])
