@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from storage.alert_filters import AlertRuleError, parse_rule
+from storage.alert_filters import parse_rule
 from storage.movements import apply_mrr
 from tests.conftest import NOW
 from tests.e2e_bot import FINANCE, MEMBER, Bot
@@ -38,8 +37,7 @@ def test_finance_users_list_by_mrr_and_members_are_refused_naming_the_filter(bot
     assert "sort:-mrr reads MRR" in bot.slack.wait_for_response("sorted")["text"]
 
 
-def test_trends_and_alerts_refuse_mrr_filters_instead_of_ignoring_them(bot: Bot) -> None:
+def test_trends_refuse_mrr_filters_instead_of_ignoring_them_and_alerts_apply_them(bot: Bot) -> None:
     bot.command("/customers", "trend 90d mrr:>=500", user=FINANCE)
     assert "mrr: does not apply to trends" in json.dumps(bot.slack.wait_for_response("r1"))
-    with pytest.raises(AlertRuleError, match="mrr:>=500 does not apply to alerts"):
-        parse_rule("churn mrr:>=500", now=NOW)
+    assert parse_rule("churn mrr:>=500", now=NOW).conditions.uses_mrr
