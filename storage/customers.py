@@ -165,7 +165,7 @@ def _terms_only(query: Query) -> bool:
     """Indexed terms (3+ characters) and nothing else narrowing them."""
     return bool(query.terms) and all(len(term) >= MIN_TRIGRAM_TERM for term in query.terms) and not (
         query.statuses or query.seats_min is not None or query.seats_max is not None or query.created
-        or query.canceled or query.sort.key == "canceled")
+        or query.canceled or query.sort.key == "canceled" or query.mrr_min is not None or query.mrr_max is not None)
 
 
 def _now(read: Callable[[], list[T]]) -> list[T]:

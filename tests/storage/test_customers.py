@@ -250,6 +250,17 @@ def test_a_term_most_customers_share_pages_newest_first_with_an_exact_or_capped_
     assert (rare.total, rare.total_capped, [c.email for c in rare.items]) == (1, False, ["ap@zenith.example"])
 
 
+def test_a_term_over_the_cap_with_an_mrr_filter_counts_the_few_that_pass_it(session: Session) -> None:
+    session.add_all([Customer(organization=f"Harbor Labs {i}", email=f"ops{i}@harbor{i}.example",
+                              email_key=f"ops{i}@harbor{i}.example", seats=1, status="active",
+                              mrr=90_000 if i < 3 else 1_000, currency="USD",
+                              created_at=NOW - timedelta(minutes=i), updated_at=NOW)
+                     for i in range(COUNT_CAP + 20)])
+    session.commit()
+    page = list_customers(session=session, query=parse_query("harbor mrr:>=500", now=NOW), page=PageRequest())
+    assert (page.total, page.total_capped) == (3, False)  # not "1,000+": the mrr: filter narrows the term
+
+
 SEAT_QUERIES = ("seats:1", "seats:0", "seats:>10", "seats:>=1", "seats:1..3", "status:canceled seats:1",
                 "status:active,trialing seats:>0", "status:paused seats:2", "status:active", "status:canceled,paused",
                 "")
