@@ -15,7 +15,6 @@ from bot.deps import Deps
 from handlers.blocks.alerts import (
     ALERT_EXPORT,
     ALERT_SHOW_CUSTOMER,
-    alert_rules_blocks,
     alerts_usage,
     rule_added,
     rules_list,
@@ -23,7 +22,6 @@ from handlers.blocks.alerts import (
 from handlers.blocks.common import Message, error_message, hide_emails, notice, refusal
 from handlers.blocks.customers import customer_card
 from handlers.blocks.exports import not_in_channel
-from handlers.blocks.limits import VIEW_BLOCKS
 from handlers.common import (
     UserError,
     answering,
@@ -213,14 +211,3 @@ def register(app: App, deps: Deps) -> None:
             with session_scope(deps.engine, write=True) as session:
                 record_audit(session=session, actor=user_id, action="export",
                              details={"alerts_batch": batch, "rows": rows, "channel": channel_id})
-
-
-def with_alert_rules(view: dict[str, Any], deps: Deps, user_id: str) -> dict[str, Any]:
-    """App Home with the alert rules added above its closing line, for admins (who manage them)."""
-    if not deps.settings.is_admin(user_id):
-        return view
-    with read_scope(deps.engine) as session:
-        rules = live_rules(session=session)
-    blocks = list(view["blocks"])
-    added = [{"type": "divider"}, *alert_rules_blocks(rules, tz=deps.settings.timezone)]
-    return {**view, "blocks": [*blocks[:-1], *added, *blocks[-1:]][:VIEW_BLOCKS]}

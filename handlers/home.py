@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from handlers.alerts import with_alert_rules
+from handlers.blocks.alerts import alert_rules_blocks
 from handlers.blocks.charts import home_trend_blocks
 from handlers.blocks.common import Message, refusal
 from handlers.blocks.home import home_view
@@ -18,7 +18,8 @@ from handlers.charts_send import publish_view, team_of
 from handlers.common import claim_delivery, delivery_key, log_request, user_of
 from handlers.customers import render_page
 from handlers.exports import Exports
-from handlers.revenue import with_home_revenue
+from handlers.revenue import home_revenue
+from storage.alerts import live_rules
 from storage.customers import count_by_status, seat_totals
 from storage.db import read_scope
 from storage.finance import balance
@@ -44,11 +45,13 @@ def build_home(deps: Deps, user_id: str, *, tables: bool = True) -> dict[str, An
         seats = sum(n for s, n in seat_totals(session=session).items() if s != "canceled")
         balances = (balance(session=session, now=now, refund_window_days=deps.settings.refund_window_days)
                     if deps.settings.is_finance(user_id) else None)
-    view = home_view(counts=counts, new_7d=new_total, churned_7d=churned_total, total_seats=seats,
+        rules = live_rules(session=session) if deps.settings.is_admin(user_id) else None
+    more = [home_revenue(deps)] if balances is not None else []
+    if rules is not None:  # admins manage the rules
+        more.append(alert_rules_blocks(rules, tz=deps.settings.timezone))
+    return home_view(counts=counts, new_7d=new_total, churned_7d=churned_total, total_seats=seats,
                      balances=balances, is_admin=deps.settings.is_admin(user_id), tz=deps.settings.timezone,
-                     trend=home_trend_blocks(trend, tables=tables))
-    view = with_home_revenue(view, deps) if balances is not None else view
-    return with_alert_rules(view, deps, user_id)
+                     trend=home_trend_blocks(trend, tables=tables), more=more)
 
 
 def register(app: App, deps: Deps, exports: Exports) -> None:

@@ -16,7 +16,6 @@ from sqlmodel import Session
 from bot.deps import Deps
 from handlers.blocks.common import Message, notice, refusal, section
 from handlers.blocks.exports import not_in_channel
-from handlers.blocks.limits import VIEW_BLOCKS
 from handlers.blocks.revenue import (
     CURRENCIES_SHOWN,
     MRR_EXPORT,
@@ -94,14 +93,6 @@ def home_revenue(deps: Deps) -> list[Block]:
     now = deps.clock()
     found, _ = figures(deps, parse_window("30d", now=now).since or now, now, tops=False)
     return home_revenue_blocks(found)
-
-
-def with_home_revenue(view: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    """A Home view with MRR and the last 30 days' movements above its closing line (finance users: caller checks)."""
-    blocks = list(view["blocks"])
-    at = len(blocks) - 1 if blocks and blocks[-1].get("type") == "context" else len(blocks)
-    blocks[at:at] = [{"type": "divider"}, *home_revenue(deps)]
-    return {**view, "blocks": blocks[:VIEW_BLOCKS]}
 
 
 def with_revenue(card: Message, *, session: Session, customer: Customer, tz: tzinfo) -> Message:

@@ -30,7 +30,7 @@ CURRENCIES_SHOWN = 60
 
 def home_view(
     *, counts: dict[str, int], new_7d: int, churned_7d: int, total_seats: int, balances: list[Balance] | None,
-    is_admin: bool, tz: tzinfo, trend: list[Block] | None = None,
+    is_admin: bool, tz: tzinfo, trend: list[Block] | None = None, more: list[list[Block]] | None = None,
 ) -> dict[str, Any]:
     """Customers by status, new and churned in 7 days, seats, the balance (finance users) and workflow buttons."""
     total = sum(counts.values())
@@ -57,6 +57,8 @@ def home_view(
     ]
     if balances is not None:
         blocks += [{"type": "divider"}, header("Balance"), *_balance(balances, tz)]
+    for part in more or []:  # the caller's further sections (MRR for finance users, alert rules for admins)
+        blocks += [{"type": "divider"}, *part]
     blocks.append(context("Type `/customers help`" + (" or `/finance help`" if balances is not None else "")
                           + " in any channel for everything else."))
     present = [b for b in blocks if b is not None]

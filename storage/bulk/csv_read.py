@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,11 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
 from storage.bulk.csv_io import InstantOutOfRange, parse_instant, restore
-from storage.rules import AMOUNT_MAX, currency_exponent, is_amount
-
-# The control characters of storage.rules.has_control except tab and line breaks: an organization name may hold
-# those (a CSV cell carries them, and the export writes them back), but never NUL, other controls or a lone surrogate.
-STORED_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+from storage.rules import AMOUNT_MAX, currency_exponent, has_control, is_amount
 
 __all__ = ["Cells", "ImportRejected", "Problem", "currency_exponent", "read_records", "read_rows", "wrong_width"]
 
@@ -60,7 +55,7 @@ class Cells:
         if len(value) > limit:
             self.problem(name, f"is {len(value)} characters long; at most {limit} are allowed")
             return None
-        if STORED_CONTROL.search(value):
+        if has_control(value):
             self.problem(name, "holds a control character (such as NUL); remove it")
             return None
         return value

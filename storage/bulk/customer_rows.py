@@ -14,12 +14,21 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple, TextIO
 
-from storage.bulk.csv_read import STORED_CONTROL, Cells, ImportRejected, Problem, read_records, wrong_width
+from storage.bulk.csv_read import Cells, ImportRejected, Problem, read_records, wrong_width
 from storage.bulk.load import db_ts
 from storage.models import Status
 from storage.movements import paying_mrr
 from storage.query import STATUS_ALIASES
-from storage.rules import EMAIL_MAX, EMAIL_PATTERN, EXTERNAL_ID_MAX, ORGANIZATION_MAX, SEATS_MAX, is_currency, is_email
+from storage.rules import (
+    EMAIL_MAX,
+    EMAIL_PATTERN,
+    EXTERNAL_ID_MAX,
+    ORGANIZATION_MAX,
+    SEATS_MAX,
+    has_control,
+    is_currency,
+    is_email,
+)
 
 CUSTOMER_ALIASES = {"external_id": "id", "created": "created_at", "canceled": "canceled_at",
                     "cancelled_at": "canceled_at", "org": "organization"}
@@ -166,7 +175,7 @@ def clean_batch(names: list[str], batch: list[Record], seen: _Seen) -> list[Cust
             or max(map(len, ids)) > EXTERNAL_ID_MAX or max(map(len, seats)) > _SEATS_DIGITS \
             or not (all(map(str.isascii, seats)) and all(map(str.isdigit, seats))) \
             or not all(map(EMAIL_PATTERN.fullmatch, emails)) \
-            or STORED_CONTROL.search("".join(orgs)) or STORED_CONTROL.search("".join(ids)) \
+            or has_control("".join(orgs)) or has_control("".join(ids)) \
             or any(value[:1] == "'" for value in (*orgs, *emails, *ids)):  # neutralised cells: restored carefully
         return None
     numbers = list(map(int, seats))
