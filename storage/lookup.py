@@ -16,7 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from storage.models import Customer
-from storage.search import like_pattern
+from storage.search import contains, fts_trigrams, like_pattern
 
 SUGGEST_LIMIT = 100  # Slack shows at most 100 options in a select menu
 MIN_TERM = 3  # shorter terms have no trigrams: only exact names and addresses are looked up for them
@@ -51,19 +51,13 @@ def _variants(typed: str) -> list[str]:
     return list(dict.fromkeys((typed, typed[:1].upper() + typed[1:], typed.title(), typed.upper(), typed.lower())))
 
 
-def _fts_query(term: str) -> str:
-    """An FTS5 query for rows holding every trigram of the term, as typed (the index folds case itself)."""
-    grams = dict.fromkeys(term[i:i + 3] for i in range(len(term) - 2))
-    return " ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
-
-
 def _contains(session: Session, term: str) -> ColumnElement[bool]:
-    """The exact test: the lower-cased term in the lower-cased organization or email (Unicode-aware on SQLite)."""
+    """The exact test: the term, ignoring case, in the organization or email (search.contains on SQLite)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return contains(term)
     pattern = like_pattern(term)
-    organization = col(Customer.organization)
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    lowered = func.py_lower(organization) if sqlite and not term.isascii() else func.lower(organization)
-    return or_(lowered.like(pattern, escape="\\"), col(Customer.email_key).like(pattern, escape="\\"))
+    return or_(func.lower(col(Customer.organization)).like(pattern, escape="\\"),
+               col(Customer.email_key).like(pattern, escape="\\"))
 
 
 def containing(session: Session, term: str, *, limit: int) -> list[Found]:
@@ -81,7 +75,7 @@ def containing(session: Session, term: str, *, limit: int) -> list[Found]:
         return _rows(session, stmt)  # the planner picks the trigram indexes or a scan that stops at the limit
     fts = table("customer_fts", column("rowid", Integer))
     stmt = stmt.join(fts, fts.c.rowid == col(Customer.id)).where(
-        text("customer_fts MATCH :grams").bindparams(grams=_fts_query(term)))
+        text("customer_fts MATCH :grams").bindparams(grams=fts_trigrams(term)))
     return _rows(session, stmt)
 
 
