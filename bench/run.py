@@ -20,7 +20,6 @@ from rich.table import Table
 from sqlalchemy import text
 
 from bench.data import bench_export, bench_import
-from bench.load import bench_http
 from bench.queries import bench_queries, fixed_now
 from bench.report import COLUMNS, Row, engine_rows, rows, title
 from storage.bulk.demo import fill_demo_data, has_customers
@@ -88,17 +87,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="100000,1000000", help="customers per store, comma-separated")
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=30, help="timed runs per query (after a warm-up)")
-    parser.add_argument("--skip", default="", help="comma-separated: queries,export,import,http")
-    parser.add_argument("--http-seconds", type=float, default=30)
-    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--skip", default="", help="comma-separated: queries,export,import")
     parser.add_argument("--seed", type=int, default=1, help="demo data seed (stores are cached per size and seed)")
     parser.add_argument("--regenerate", action="store_true", help="drop the cached stores and generate them again")
     parser.add_argument("--smoke", action="store_true",
-                        help="300 customers, 1 repeat, one export round, 0.5 s of load: every figure's code path (CI)")
+                        help="300 customers, 1 repeat, one export round: every figure's code path (CI)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "latest.json"))
     args = parser.parse_args(argv)
     if args.smoke:
-        args.sizes, args.repeat, args.http_seconds, args.clients = "300", 1, 0.5, 2
+        args.sizes, args.repeat = "300", 1
     skip = set(filter(None, args.skip.split(",")))
     OUT.mkdir(exist_ok=True)
     report: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -117,9 +114,6 @@ def main(argv: list[str] | None = None) -> None:
                 run["export"] = bench_export(url, workdir=OUT, **({"rounds": 1} if args.smoke else {}))
             if "import" not in skip:
                 run.update(bench_import(url, store_url(engine_name, size, seed=args.seed, empty=True, drop=True)))
-            if "http" not in skip:
-                run["http"] = {"clients": args.clients, **bench_http(
-                    url, clients=args.clients, seconds=args.http_seconds, e2e_repeat=max(5, args.repeat))}
             report["runs"].append(run)
             print_table(title(run), COLUMNS, rows(run))
             out.write_text(json.dumps(report, indent=2) + "\n")  # after every run, so a long run keeps its parts

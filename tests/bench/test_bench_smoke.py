@@ -1,7 +1,7 @@
 """The benchmark suite's smoke size runs end to end and writes every figure (the full sizes run by hand).
 
-Both benches run in this process against one tiny store (bench/out/sqlite-300.sqlite3): only the servers they time
-start as processes.
+Both benches run in this process against one tiny store (bench/out/sqlite-300.sqlite3): only the server the mix asks
+(and the Slack sink) start as processes.
 """
 
 from __future__ import annotations
@@ -37,14 +37,7 @@ def test_benchmark_smoke_run_writes_every_figure_with_its_baseline(tmp_path: Pat
     assert run["export"]["bot"]["peak_rss_mb"] > 0
     assert run["import"]["rows"] == run["customers"]
     assert run["import_again"]["rows"] == run["customers"]
-    http = run["http"]
-    assert http["search_e2e"]["answer_median_ms"] > 0  # an answer may even beat its ack
-    for key in ("serve_workers_1", "serve_workers_2", "bare_bolt"):
-        assert http[key]["requests"] > 0
-        assert http[key]["errors"] == 0
-        assert http[key]["max_ms"] < 3000
-    for key in ("serve_workers_1", "serve_workers_2"):
-        assert http[key]["answered"] == http[key]["requests"]  # every command got its answer at the response_url
+    assert "http" not in run  # what a user waits for over HTTP is the mix below, each question asked once
 
     asked = mix.measure(f"sqlite:///{ROOT / 'bench' / 'out' / 'sqlite-300.sqlite3'}", seed=7, questions=24)
     assert len({row["question"] for row in asked["asked"]}) == 24  # each question asked once
