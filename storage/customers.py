@@ -127,10 +127,19 @@ def _walk(session: Session, query: Query, plan: Plan, page: PageRequest) -> tupl
         rows: list[Customer] = _without(session, ("enable_sort", "enable_bitmapscan"), lambda: list(session.exec(stmt)))
     else:  # SQLite streams the subquery in its order; an outer ORDER BY would make it sort the whole budget first
         rows = list(session.exec(stmt))
-    if len(rows) <= page.size:
+    if len(rows) <= page.size and not _walked_to_the_end(session, inner):
         return None
     rows.sort(key=lambda row: (getattr(row, column.key), row.id or 0), reverse=descending)
     return rows, backwards
+
+
+def _walked_to_the_end(session: Session, inner: Any) -> bool:
+    """True when a short walk read its whole index range within the budget: the page it found is complete.
+
+    The page before page 2, and a last page, end where the range does; only a walk stopped by the budget needs a scan.
+    """
+    ids = inner.with_only_columns(col(Customer.id)).limit(WALK_BUDGET).subquery()
+    return int(session.exec(select(func.count()).select_from(ids)).one()) < WALK_BUDGET
 
 
 def _without(session: Session, settings: tuple[str, ...], read: Callable[[], list[T]]) -> list[T]:

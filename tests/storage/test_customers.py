@@ -294,3 +294,18 @@ def test_a_nul_in_a_search_or_a_show_key_is_a_query_error_on_both_engines(sessio
         find_customers(session=session, key=text)
     with pytest.raises(QueryError, match="control character"):
         list_customers(session=session, query=parse_query(f"search {text}", now=NOW), page=PageRequest())
+
+
+def test_previous_back_to_the_first_page_keeps_walking_the_index_instead_of_scanning(session: Session) -> None:
+    session.add_all([Customer(organization=f"Walker {i:04d}", email=f"w{i}@x.example", email_key=f"w{i}@x.example",
+                              seats=1 + i % 3, status="active", created_at=NOW - i * timedelta(minutes=5),
+                              updated_at=NOW) for i in range(2000)])
+    session.commit()
+    query = parse_query("seats:1", now=NOW)
+    first, plan = planned_page(session=session, query=query, page=PageRequest())
+    assert plan.kind is Kind.walk
+    second, _ = planned_page(session=session, query=query, page=PageRequest(after=first.next_cursor))
+    back, plan = planned_page(session=session, query=query, page=PageRequest(before=second.prev_cursor))
+    assert plan.kind is Kind.walk  # the walk ended where the index range does: a whole page, no scan
+    assert [c.organization for c in back.items] == [c.organization for c in first.items]
+    assert back.prev_cursor is None and back.next_cursor is not None
