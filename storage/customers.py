@@ -113,9 +113,11 @@ def _walk(session: Session, query: Query, plan: Plan, page: PageRequest) -> tupl
     `orchid sort:name` is): a walk that runs short gives way to one scan.
     """
     column = SORT_COLUMNS[query.sort.key]
-    inner = select(Customer).where(*planned_conditions(session, query, visible=plan.visible, only_visible=True))
-    inner, backwards = keyset(inner, column=column, id_column=col(Customer.id), descending=query.sort.descending,
-                              page=page)
+    # The cursor's bound comes first: given two bounds on one column (the cursor's and a window's), SQLite starts
+    # its index walk at the first, and the cursor's is the tighter.
+    inner, backwards = keyset(select(Customer), column=column, id_column=col(Customer.id),
+                              descending=query.sort.descending, page=page)
+    inner = inner.where(*planned_conditions(session, query, visible=plan.visible, only_visible=True))
     sub = inner.limit(WALK_BUDGET).subquery()
     adapt = ClauseAdapter(sub).traverse
     stmt = select(aliased(Customer, sub)).where(

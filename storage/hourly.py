@@ -1,7 +1,9 @@
-"""Window counts from the trigger-kept signups and cancellations per UTC hour (migration 0007).
+"""Window counts from the trigger-kept signups and cancellations per UTC hour and per (UTC day, status, seats).
 
 A window like `7d` rarely starts on the hour, so whole hours come from `customer_hour` and the two partial hours at
 its ends are counted from the customers themselves: a few hundred rows at most, instead of every row in the window.
+With status or seat filters (`churned 60d seats:5`), whole days come from `customer_day` and the partial days at the
+ends from the customers: a day's rows at most at each end.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from typing import Literal
 from sqlalchemy import ColumnElement, ScalarSelect, func
 from sqlmodel import col, select
 
-from storage.models import CustomerHour
+from storage.models import CustomerDay, CustomerHour
 from storage.query import Window
 
 Kind = Literal["signups", "cancellations"]
+_HOUR_UNIT, _DAY = timedelta(hours=1), timedelta(days=1)
 _HOUR = {"sqlite": "substr({}, 1, 13)", "postgresql": "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"}
 
 
@@ -33,41 +36,82 @@ def fill_statement(dialect: str) -> str:
 
 
 def _hour_key(instant: datetime) -> str:
-    """The table's key for the hour an instant falls in."""
+    """The hour table's key for the hour an instant falls in."""
     return instant.astimezone(UTC).strftime("%Y-%m-%d %H")
 
 
-def _floor_hour(instant: datetime) -> datetime:
-    """The start of the hour an instant falls in."""
-    return instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+def _day_key(instant: datetime) -> str:
+    """The day table's key for the UTC day an instant falls in."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%d")
 
 
-def _ceil_hour(instant: datetime) -> datetime:
-    """The first whole hour starting at or after an instant."""
-    floor = _floor_hour(instant)
-    return floor if floor == instant else floor + timedelta(hours=1)
+def _floor(instant: datetime, unit: timedelta) -> datetime:
+    """The start of the UTC hour (or day) an instant falls in."""
+    utc = instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return utc.replace(hour=0) if unit == _DAY else utc
 
 
-def window_count(*, kind: Kind, window: Window, count_rows: Callable[[Window], ScalarSelect[int]]) -> ScalarSelect[int]:
+def _ceil(instant: datetime, unit: timedelta) -> datetime:
+    """The first whole UTC hour (or day) starting at or after an instant."""
+    floor = _floor(instant, unit)
+    return floor if floor == instant else floor + unit
+
+
+def window_count(*, kind: Kind, window: Window, count_rows: Callable[[Window], ScalarSelect[int]],
+                 statuses: tuple[str, ...] = (), seats: tuple[int | None, int | None] = (None, None)
+                 ) -> ScalarSelect[int]:
     """How many customers signed up (or were canceled) in the window, as one scalar subquery.
 
-    `count_rows(part)` is a scalar subquery counting customers in a part of the window directly; it is used for the
-    partial hours only.
+    Without status or seat filters, whole hours come from `customer_hour`; with them, whole UTC days come from the
+    per-(day, status, seats) totals (`customer_day`, migration 0014). `count_rows(part)` is a scalar subquery counting
+    customers in a part of the window directly (every filter applied): it is used for the partial hours or days at
+    the window's ends only.
     """
+    by_day = bool(statuses) or seats != (None, None)
+    unit = _DAY if by_day else _HOUR_UNIT
     since, until = window.since, window.until
-    first = None if since is None else _ceil_hour(since)
-    last = None if until is None else _floor_hour(until)
-    if first is not None and last is not None and first >= last:  # inside one or two partial hours
+    first = None if since is None else _ceil(since, unit)
+    last = None if until is None else _floor(until, unit)
+    if first is not None and last is not None and first >= last:  # inside one or two partial units
         return count_rows(window)
+    whole: ColumnElement[int] = (_days(kind, first, last, statuses, seats) if by_day
+                                 else _hours(kind, first, last))
+    total = whole
+    if since is not None and first is not None and first != since:
+        total = total + count_rows(Window(since=since, until=first))
+    if until is not None and last is not None and last != until:
+        total = total + count_rows(Window(since=last, until=until))
+    return select(total).scalar_subquery()
+
+
+def _hours(kind: Kind, first: datetime | None, last: datetime | None) -> ColumnElement[int]:
+    """Signups or cancellations in the whole hours [first, last)."""
     column = col(CustomerHour.signups if kind == "signups" else CustomerHour.cancellations)
     hours = select(func.coalesce(func.sum(column), 0))
     if first is not None:
         hours = hours.where(col(CustomerHour.hour) >= _hour_key(first))
     if last is not None:
         hours = hours.where(col(CustomerHour.hour) < _hour_key(last))
-    total: ColumnElement[int] = hours.scalar_subquery()
-    if since is not None and first is not None and first != since:
-        total = total + count_rows(Window(since=since, until=first))
-    if until is not None and last is not None and last != until:
-        total = total + count_rows(Window(since=last, until=until))
-    return select(total).scalar_subquery()
+    return hours.scalar_subquery()
+
+
+def _days(kind: Kind, first: datetime | None, last: datetime | None, statuses: tuple[str, ...],
+          seats: tuple[int | None, int | None]) -> ColumnElement[int]:
+    """Signups or cancellations in the whole UTC days [first, last) of customers in these statuses and seats."""
+    column = col(CustomerDay.signups if kind == "signups" else CustomerDay.cancellations)
+    days = select(func.coalesce(func.sum(column), 0))
+    if first is not None:
+        days = days.where(col(CustomerDay.day) >= _day_key(first))
+    if last is not None:
+        days = days.where(col(CustomerDay.day) < _day_key(last))
+    if statuses:
+        days = days.where(col(CustomerDay.status).in_(statuses))
+    low, high = seats
+    if low is not None and low == high:
+        days = days.where(col(CustomerDay.seats) == low)
+    else:
+        if low is not None:
+            days = days.where(col(CustomerDay.seats) >= low)
+        if high is not None:
+            days = days.where(col(CustomerDay.seats) <= high)
+    return days.scalar_subquery()

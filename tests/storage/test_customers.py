@@ -308,4 +308,5 @@ def test_previous_back_to_the_first_page_keeps_walking_the_index_instead_of_scan
     back, plan = planned_page(session=session, query=query, page=PageRequest(before=second.prev_cursor))
     assert plan.kind is Kind.walk  # the walk ended where the index range does: a whole page, no scan
     assert [c.organization for c in back.items] == [c.organization for c in first.items]
-    assert back.prev_cursor is None and back.next_cursor is not None
+    assert back.prev_cursor is None
+    assert back.next_cursor is not None

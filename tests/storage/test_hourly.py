@@ -8,9 +8,10 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from storage.bulk.load import recount
-from storage.customers import count_customers, list_customers
+from storage.customers import count_customers, list_customers, planned_page
 from storage.models import Customer
 from storage.paging import PageRequest
+from storage.plan import Count
 from storage.query import Query, parse_query
 from storage.writes import CustomerFields, apply_customer
 from tests.factories import add_customer
@@ -18,7 +19,11 @@ from tests.factories import add_customer
 NOW = datetime(2026, 11, 24, 12, 34, 56, 789000, tzinfo=UTC)  # not on the hour: both window ends are partial hours
 WINDOWS = ("new 7d", "new 24h", "new 1h", "churned 30d", "churned 7d", "churned 2h", "list since:2026-11-20",
            "list since:2026-11-20 until:2026-11-23", "list until:2026-11-20", "list status:canceled since:3d",
-           "list since:7d sort:canceled", "list since:7d status:active")
+           "list since:7d sort:canceled", "list since:7d status:active",
+           # status and seat filters: whole UTC days from the per-(day, status, seats) totals, the partial days counted
+           "new 7d seats:1", "new 3d status:active seats:0..1", "churned 30d seats:2", "churned 7d seats:>0",
+           "churned 2h seats:1", "list since:2026-11-20 status:active,canceled seats:<2",
+           "list until:2026-11-20 seats:0")
 
 
 def _query(command_text: str) -> Query:
@@ -45,9 +50,10 @@ def test_window_counts_follow_inserts_updates_and_deletes(session: Session) -> N
     hours = [timedelta(minutes=m) for m in (0, 5, 34, 35, 59, 60, 61, 90, 24 * 60, 24 * 60 + 35, 3 * 24 * 60,
                                              7 * 24 * 60 - 1, 7 * 24 * 60 + 1, 20 * 24 * 60, 40 * 24 * 60)]
     for i, ago in enumerate(hours):
-        add_customer(session, f"Org {i}", email=f"o{i}@org{i}.example", created_at=NOW - ago - timedelta(days=1))
+        add_customer(session, f"Org {i}", email=f"o{i}@org{i}.example", created_at=NOW - ago - timedelta(days=1),
+                     seats=i % 3)
         add_customer(session, f"Gone {i}", email=f"g{i}@gone{i}.example", status="canceled",
-                     created_at=NOW - timedelta(days=60), canceled_at=NOW - ago)
+                     created_at=NOW - timedelta(days=60), canceled_at=NOW - ago, seats=(i + 1) % 3)
     add_customer(session, "Exactly now", email="now@now.example", created_at=NOW)
     before = _check(session)
     assert before["churned 30d"] == 14
@@ -99,3 +105,12 @@ def test_a_bulk_recount_stores_hours_in_hour_order(session: Session, engine: Eng
     stored = [str(h) for (h,) in session.execute(text(f"SELECT hour FROM customer_hour ORDER BY {physical}"))]
     assert len(stored) == 40
     assert stored == sorted(stored)
+
+
+def test_a_window_with_status_and_seat_filters_is_counted_from_the_kept_totals(session: Session) -> None:
+    add_customer(session, "Gone", email="g@gone.example", status="canceled", seats=5,
+                 created_at=NOW - timedelta(days=90), canceled_at=NOW - timedelta(days=3))
+    for text_ in ("churned 60d seats:5", "new 90d status:canceled seats:>1"):
+        page, plan = planned_page(session=session, query=_query(text_), page=PageRequest())
+        assert plan.count is Count.kept, text_
+        assert (page.total, page.total_capped) == (1, False)
