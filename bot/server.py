@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -74,6 +75,9 @@ def create_server(deps: Deps, *, scheduler: bool = False) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # A full collection walks every object start-up made and pauses whichever answer is being computed; frozen,
+        # they are left out of every later collection.
+        gc.freeze()
         if not scheduler:
             yield
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -106,6 +107,15 @@ def test_the_scheduler_runs_with_the_server_and_stops_with_it(sqlite_engine: Eng
     while _schedulers() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _schedulers() == before
+
+
+def test_start_up_objects_are_left_out_of_later_garbage_collections(sqlite_engine: Engine,
+                                                                    slack_double: SlackDouble) -> None:
+    deps = Deps(settings=e2e_settings(slack_double, sqlite_engine), engine=sqlite_engine)
+    gc.unfreeze()
+    with serving(create_server(deps)):
+        assert gc.get_freeze_count() > 0  # a full collection no longer walks them while an answer waits
+    gc.unfreeze()
 
 
 def test_serve_with_two_workers_answers_commands_and_clicks_from_either(
