@@ -155,6 +155,10 @@ def gather(session: Session, query: Query, *, cap: int) -> Estimates:
                              "created": _hour_sum("signups", query.created) if query.created else literal(None),
                              "canceled": _hour_sum("cancellations", query.canceled) if query.canceled
                              else literal(None)}
+    if query.sort.key == "canceled" and query.created.since is not None:
+        # a cancellation follows its signup: an oldest-first walk passes every earlier cancellation before a match
+        early = Window(since=query.canceled.since if query.canceled else None, until=query.created.since)
+        parts["early"] = _hour_sum("cancellations", early)
     if query.terms:
         parts["low"] = select(func.min(Customer.id)).scalar_subquery()
         parts["high"] = select(func.max(Customer.id)).scalar_subquery()
@@ -179,7 +183,8 @@ def gather(session: Session, query: Query, *, cap: int) -> Estimates:
         total=total, structured=round(structured), created=_int(got["created"]), canceled=_int(got["canceled"]),
         status_rows=_int(got["status_rows"]), seat_rows=_int(got["seat_rows"]), term_ids=term_ids,
         indexed_terms=any(len(term) >= MIN_TRIGRAM_TERM for term in query.terms),
-        sample_rows=sample_rows, sample_hits=sample_hits, pair_rows=pair_rows, pair_grams=pair_grams)
+        sample_rows=sample_rows, sample_hits=sample_hits, pair_rows=pair_rows, pair_grams=pair_grams,
+        unmatched_first=int(got.get("early") or 0))
 
 
 def _pairs(session: Session, query: Query, est: Estimates, *,

@@ -19,9 +19,11 @@ RANDOM = 25  # one row read through an index costs about this many rows read in 
 INDEX_ONLY = 0.2  # one index entry counted without reading its row
 LISTED = 1.0  # one id read from an index into the sorted list an intersection compares
 COUNT_BUDGET = 0.15  # an exact count may cost this share of one scan; beyond it the count stops at the cap ("1,000+")
-WALK_BUDGET = 5000  # a walk reads at most this many rows of the sort index, then a scan takes over
-WALK_SAFETY = 4  # walk only when the estimate says a page needs a quarter of that at most
+WALK_BUDGET = 20_000  # a walk reads at most this many rows of the sort index (under a tenth of a scan's cost)
+WALK_CHOICE = 1250  # walk only when the estimate says a page needs this many rows at most: matches that are
+# correlated with the sort order (cancellations of customers created lately) may need several times the estimate
 SCAN_CAP = 5000  # one scan collects at most this many matches (exact count), then sorts them
+COMMON = 0.1  # terms at least this share of names hold are found in any stretch of name order
 VOCAB_READS = 2000  # looking up the trigrams around a two-letter term: a few dozen seeks in the index's vocabulary
 
 
@@ -66,6 +68,8 @@ class Estimates:
     sample_hits: int = 0  # of which hold every term
     pair_rows: int | None = None  # at most this many hold every two-letter term (SQLite's vocabulary; None: not asked)
     pair_grams: Pairs = ()  # each two-letter term and the trigrams holding it
+    unmatched_first: int = 0  # rows an oldest-first canceled walk passes before one can match (cancellations before
+    # the created window starts)
 
 
 @dataclass(frozen=True)
@@ -165,9 +169,12 @@ def choose(query: Query, est: Estimates, *, cap: int, kept_count: bool) -> Plan:
     ways: list[tuple[float, Kind, frozenset[Group], str]] = []
     groups, walked = walk_groups(query)
     visits = PAGE_ROWS * walk_range(query, est) / sure if sure >= 1 else math.inf
-    # Terms match organization names, so their matches cluster in name order: a walk by name may read far.
-    clustered = walked == "organization" and bool(query.terms)
-    if visits <= WALK_BUDGET / WALK_SAFETY and not clustered:
+    if walked == "canceled" and not query.sort.descending:
+        visits += est.unmatched_first
+    # Terms match organization names, so their matches cluster in name order: a walk by name may read far, unless
+    # so many names hold them (`er`) that every stretch of the order does.
+    clustered = walked == "organization" and bool(query.terms) and term_share(est, low=True) < COMMON
+    if visits <= WALK_CHOICE and not clustered:
         ways.append((visits * RANDOM + count_cost, Kind.walk, groups, f"walk the {walked} index (~{visits:,.0f} rows)"))
     if est.term_ids is not None:
         ways.append((len(est.term_ids) * RANDOM, Kind.ids, frozenset(), f"{len(est.term_ids):,} term matches"))

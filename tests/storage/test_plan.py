@@ -89,9 +89,14 @@ def test_a_name_sort_with_a_common_indexed_term_collects_its_matches_by_the_trig
     assert plan_of("orchid seats:5..20 sort:name", est) == (Kind.collect, frozenset({"terms"}), Count.capped)
 
 
-def test_a_name_sort_with_a_two_letter_term_most_names_hold_keeps_the_first_page_during_one_scan() -> None:
+def test_a_name_sort_with_a_two_letter_term_most_names_hold_walks_the_name_index() -> None:
     est = Estimates(total=MILLION, structured=MILLION, sample_rows=8000, sample_hits=3100)
-    assert plan_of("er sort:-name", est) == (Kind.top, frozenset(), Count.capped)
+    assert plan_of("er sort:-name", est) == (Kind.walk, frozenset({"sort"}), Count.capped)
+
+
+def test_a_name_sort_with_a_term_few_names_hold_does_not_walk_the_name_index() -> None:
+    est = Estimates(total=MILLION, structured=MILLION, sample_rows=8000, sample_hits=400)  # 5%: clustered by name
+    assert plan_of("ab sort:name", est)[0] is not Kind.walk
 
 
 def test_a_status_and_seat_list_walks_with_the_kept_count() -> None:
@@ -128,3 +133,11 @@ def test_the_canceled_sort_walks_only_the_canceled_rows_of_its_index() -> None:
     # 5,939 of the 180,494 canceled customers match: a page is ~330 rows into their part of the index
     est = Estimates(total=MILLION, structured=180_494, status_rows=180_494, sample_rows=8000, sample_hits=263)
     assert plan_of("cs sort:canceled", est)[:2] == (Kind.walk, frozenset({"sort"}))
+
+
+def test_an_oldest_first_cancellation_walk_counts_the_cancellations_before_the_created_window() -> None:
+    # customers created in the last 90 days were canceled in them: the walk would pass every earlier cancellation
+    est = Estimates(total=MILLION, structured=32_000, created=254_000, status_rows=180_000, sample_rows=8000,
+                    sample_hits=800, unmatched_first=53_000)
+    assert plan_of("nc since:90d sort:canceled", est)[0] is not Kind.walk
+    assert plan_of("nc since:90d sort:-canceled", est)[0] is Kind.walk  # newest first meets them at once
