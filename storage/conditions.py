@@ -156,8 +156,9 @@ def kept_count(*, session: Session, query: Query) -> ScalarSelect[int] | None:
     if query.created and not (query.canceled or query.sort.key == "canceled"):
         return window_count(kind="signups", window=query.created, statuses=query.statuses, seats=seats,
                             count_rows=lambda part: _window_rows(session, query.with_window(created=part), "created"))
-    if query.canceled and not query.created and set(query.statuses) <= {Status.canceled.value}:
-        return window_count(kind="cancellations", window=query.canceled, statuses=query.statuses, seats=seats,
+    if query.canceled and not query.created and (not query.statuses or Status.canceled.value in query.statuses):
+        # a cancellation window holds canceled customers only: `status:canceled,paused` asks no more than that
+        return window_count(kind="cancellations", window=query.canceled, seats=seats,
                             count_rows=lambda part: _window_rows(session, query.with_window(canceled=part), "canceled"))
     return None
 

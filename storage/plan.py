@@ -147,6 +147,11 @@ def drivers(query: Query, est: Estimates) -> list[tuple[int, frozenset[Group], b
         covers = not query.terms and not query.canceled and query.sort.key != "canceled" and (
             not seats and (len(query.statuses) <= 1))
         out.append((rows, frozenset(groups), covers))
+    if query.created and est.created is not None and query.seats_min is not None and query.seats_min == query.seats_max:
+        # (seats, created_at): one seat count's signups in the window, whatever their status
+        share = (est.seat_rows or 0) / max(est.status_rows or est.total, 1)
+        covers = not query.terms and not query.canceled and query.sort.key != "canceled" and not query.statuses
+        out.append((round(est.created * share), frozenset({"seats", "created"}), covers))
     if query.canceled and est.canceled is not None:
         covers = not query.terms and not query.created and not seats
         out.append((est.canceled, frozenset({"canceled"}), covers))

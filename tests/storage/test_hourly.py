@@ -23,7 +23,7 @@ WINDOWS = ("new 7d", "new 24h", "new 1h", "churned 30d", "churned 7d", "churned 
            # status and seat filters: whole UTC days from the per-(day, status, seats) totals, the partial days counted
            "new 7d seats:1", "new 3d status:active seats:0..1", "churned 30d seats:2", "churned 7d seats:>0",
            "churned 2h seats:1", "list since:2026-11-20 status:active,canceled seats:<2",
-           "list until:2026-11-20 seats:0")
+           "list until:2026-11-20 seats:0", "churned 30d status:canceled,active", "churned 7d status:active")
 
 
 def _query(command_text: str) -> Query:
@@ -110,7 +110,7 @@ def test_a_bulk_recount_stores_hours_in_hour_order(session: Session, engine: Eng
 def test_a_window_with_status_and_seat_filters_is_counted_from_the_kept_totals(session: Session) -> None:
     add_customer(session, "Gone", email="g@gone.example", status="canceled", seats=5,
                  created_at=NOW - timedelta(days=90), canceled_at=NOW - timedelta(days=3))
-    for text_ in ("churned 60d seats:5", "new 90d status:canceled seats:>1"):
+    for text_ in ("churned 60d seats:5", "new 90d status:canceled seats:>1", "churned 60d status:canceled,paused"):
         page, plan = planned_page(session=session, query=_query(text_), page=PageRequest())
         assert plan.count is Count.kept, text_
         assert (page.total, page.total_capped) == (1, False)

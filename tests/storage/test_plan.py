@@ -141,3 +141,9 @@ def test_an_oldest_first_cancellation_walk_counts_the_cancellations_before_the_c
                     sample_hits=800, unmatched_first=53_000)
     assert plan_of("nc since:90d sort:canceled", est)[0] is not Kind.walk
     assert plan_of("nc since:90d sort:-canceled", est)[0] is Kind.walk  # newest first meets them at once
+
+
+def test_one_seat_count_in_a_created_window_is_collected_from_the_seats_and_created_index() -> None:
+    est = Estimates(total=MILLION, structured=1_768, created=85_000, status_rows=200_000, seat_rows=16_213)
+    kind, visible, _count = plan_of("status:canceled,paused seats:0 since:30d sort:-name", est, kept=True)
+    assert (kind, visible) == (Kind.collect, frozenset({"seats", "created"}))
