@@ -23,6 +23,7 @@ from tests.conftest import NOW
 from tests.e2e_bot import (
     ADMIN,
     CHANNEL,
+    HTTP,
     MEMBER,
     SECRET,
     Bot,
@@ -38,7 +39,7 @@ def test_health_is_503_when_the_database_is_unreachable(slack_double: SlackDoubl
     broken = make_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'store.sqlite3'}")
     deps = Deps(settings=e2e_settings(slack_double, broken), engine=broken)
     with serving(create_server(deps)) as url:
-        response = httpx.get(f"{url}/healthz", timeout=5)
+        response = HTTP.get(f"{url}/healthz", timeout=5)
     assert response.status_code == 503
     assert response.json() == {"ok": False, "database": "unreachable"}
 
@@ -82,13 +83,13 @@ def test_the_factory_builds_everything_from_the_environment(
         monkeypatch.setenv(name, value)
     before = _schedulers()
     with serving(asgi_app()) as url:
-        assert httpx.get(f"{url}/healthz", timeout=5).json() == {"ok": True}
+        assert HTTP.get(f"{url}/healthz", timeout=5).json() == {"ok": True}
         body = slash_command_body("/customers", "list", user_id=ADMIN, channel_id=CHANNEL,
                                   response_url=slack_double.response_url("factory"))
         headers = {**sign_slack_request(body, SECRET), "Content-Type": "application/x-www-form-urlencoded"}
-        assert httpx.post(f"{url}/slack/events", content=body, headers=headers, timeout=5).status_code == 200
-        assert httpx.post(f"{url}/slack/events", content=body, timeout=5).status_code == 401
-        assert httpx.post(f"{url}/platform/events", content=b"{}", timeout=5).status_code == 401  # webhooks mounted
+        assert HTTP.post(f"{url}/slack/events", content=body, headers=headers, timeout=5).status_code == 200
+        assert HTTP.post(f"{url}/slack/events", content=body, timeout=5).status_code == 401
+        assert HTTP.post(f"{url}/platform/events", content=b"{}", timeout=5).status_code == 401  # webhooks mounted
         assert _schedulers() == before
     assert "No customers match" in json.dumps(slack_double.wait_for_response("factory"))
 
@@ -134,7 +135,7 @@ def test_serve_with_two_workers_answers_commands_and_clicks_from_either(
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                if HTTP.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import time
 
-import httpx
 import pytest
 
 from bot.logs import SafeFormatter
 from bot.slack_signature import sign_slack, verify_slack
-from tests.e2e_bot import ADMIN, CHANNEL, SECRET, Bot
+from tests.e2e_bot import ADMIN, CHANNEL, HTTP, SECRET, Bot
 from tests.slack_double import slash_command_body
 
 pytestmark = pytest.mark.usefixtures("customers")
@@ -53,7 +52,7 @@ def test_duplicated_signature_headers_are_refused(bot: Bot) -> None:
     good = sign_slack(secret=SECRET, timestamp=stamp, body=body)
     headers = [("X-Slack-Request-Timestamp", stamp), ("X-Slack-Signature", "v0=bad"), ("X-Slack-Signature", good),
                ("Content-Type", "application/x-www-form-urlencoded")]
-    answer = httpx.post(f"{bot.url}/slack/events", content=body, headers=headers, timeout=5)
+    answer = HTTP.post(f"{bot.url}/slack/events", content=body, headers=headers, timeout=5)
     assert answer.status_code == 401
     _nothing_reached_slack(bot)
 

@@ -19,7 +19,7 @@ from bot.server import create_server
 from handlers.alerts_posting import Outcome, run_due
 from handlers.webhooks.signatures import sign_platform
 from tests.conftest import NOW
-from tests.e2e_bot import ADMIN, CHANNEL, FINANCE, SECRET, e2e_settings, serving, validate_everything
+from tests.e2e_bot import ADMIN, CHANNEL, FINANCE, HTTP, SECRET, e2e_settings, serving, validate_everything
 from tests.slack_double import RecordedCall, SlackDouble, block_action_body, slash_command_body
 
 PLATFORM_SECRET = "plat_alerts_secret_0123456789"
@@ -59,7 +59,7 @@ class Served:
         body = json.dumps({"id": event_id, "type": kind, "created_at": created, "data": data}).encode()
         headers = {"X-Platform-Signature": sign_platform(body, PLATFORM_SECRET, int(self.clock().timestamp())),
                    "content-type": "application/json"}
-        return httpx.post(f"{self.url}/platform/events", content=body, headers=headers, timeout=10)
+        return HTTP.post(f"{self.url}/platform/events", content=body, headers=headers, timeout=10)
 
     def command(self, text: str, *, user: str = ADMIN, name: str = "r1", channel: str = CHANNEL) -> Any:
         """A signed `/customers <text>`; returns the ephemeral answer."""
@@ -79,7 +79,7 @@ class Served:
         from tests.slack_double import sign_slack_request
 
         kind = "application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded"
-        response = httpx.post(f"{self.url}/slack/events", content=body,
+        response = HTTP.post(f"{self.url}/slack/events", content=body,
                               headers={**sign_slack_request(body, SECRET), "Content-Type": kind}, timeout=10)
         assert response.status_code == 200
 

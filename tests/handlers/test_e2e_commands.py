@@ -9,7 +9,6 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
@@ -23,6 +22,7 @@ from tests.e2e_bot import (
     ADMIN,
     CHANNEL,
     FINANCE,
+    HTTP,
     MEMBER,
     SECRET,
     Bot,
@@ -291,7 +291,7 @@ def test_a_signed_request_from_long_ago_is_refused_even_with_the_right_secret(bo
     body = event_body({"type": "app_home_opened", "user": ADMIN, "tab": "home"})
     headers = sign_slack_request(body, SECRET, timestamp=int(time.time()) - 6 * 60)
     assert bot.post(body, headers=headers).status_code == 401
-    assert httpx.post(f"{bot.url}/slack/events", content=b"", timeout=5).status_code == 401
+    assert HTTP.post(f"{bot.url}/slack/events", content=b"", timeout=5).status_code == 401
     assert _sent(bot) == []
 
 

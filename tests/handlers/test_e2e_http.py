@@ -8,7 +8,6 @@ import json
 import logging
 import time
 
-import httpx
 import pytest
 from sqlalchemy import text
 
@@ -18,6 +17,7 @@ from tests.e2e_bot import (
     ADMIN,
     CHANNEL,
     FINANCE,
+    HTTP,
     MEMBER,
     SECRET,
     Bot,
@@ -38,7 +38,7 @@ def test_requests_without_a_valid_signature_are_refused_with_401(bot: Bot) -> No
 
 
 def test_health_check_reports_the_database(bot: Bot) -> None:
-    response = httpx.get(f"{bot.url}/healthz", timeout=5)
+    response = HTTP.get(f"{bot.url}/healthz", timeout=5)
     assert response.status_code == 200
     assert response.json() == {"ok": True}
 

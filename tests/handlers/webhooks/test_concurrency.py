@@ -31,6 +31,7 @@ from storage.db import make_engine, session_scope
 from storage.events import count_events
 from storage.models import Customer, Payout, SeatChange
 from tests.conftest import NOW
+from tests.e2e_bot import HTTP
 
 pytestmark = pytest.mark.slow
 SECRET = "plat_load_secret_42"
@@ -91,7 +92,7 @@ def test_two_replicas_receiving_the_same_event_at_once_write_it_once(two_replica
     first = {"id": "evt_c", "type": "customer.created", "created_at": iso(0),
              "data": {"id": "c_1", "organization": "Acme", "email": "o@acme.example", "seats": 1}}
     body, headers = signed(first)
-    assert httpx.post(f"{two_replicas[0]}/platform/events", content=body, headers=headers).status_code == 200
+    assert HTTP.post(f"{two_replicas[0]}/platform/events", content=body, headers=headers).status_code == 200
     answers: list[tuple[int, bool]] = []
     lock = threading.Lock()
     for n in range(15):
@@ -102,7 +103,7 @@ def test_two_replicas_receiving_the_same_event_at_once_write_it_once(two_replica
         def post(url: str, body: bytes = body, headers: dict[str, str] = headers,
                  barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
-            response = httpx.post(f"{url}/platform/events", content=body, headers=headers, timeout=30)
+            response = HTTP.post(f"{url}/platform/events", content=body, headers=headers, timeout=30)
             with lock:
                 answers.append((response.status_code, response.json().get("duplicate")))
 
@@ -137,7 +138,7 @@ def server_process(db_url: str, tmp_path: Path) -> Iterator[str]:
     deadline = time.monotonic() + 120  # a busy 2-core CI machine can take a while to start the real server
     while True:
         try:
-            httpx.get(url, timeout=1)
+            HTTP.get(url, timeout=1)
             break
         except httpx.TransportError:
             assert proc.poll() is None, (tmp_path / "server.log").read_text()
