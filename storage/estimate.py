@@ -170,14 +170,21 @@ def gather(session: Session, query: Query, *, cap: int) -> Estimates:
         structured *= int(got["created"]) / max(total, 1)
     if query.canceled:
         structured *= int(got["canceled"]) / max(int(got["canceled_total"]), 1)
-    term_ids = None
-    if any(len(term) >= MIN_TRIGRAM_TERM for term in query.terms):
+    # The kept counts are exact (windows: every hour they touch), so a zero among them means nothing can match: the
+    # terms are not looked up at all (`cz status:paused sort:canceled`).
+    impossible = base == 0 or (query.created and not got["created"]) or (query.canceled and not got["canceled"])
+    term_ids: tuple[int, ...] | None = () if impossible and query.terms else None
+    if term_ids is None and any(len(term) >= MIN_TRIGRAM_TERM for term in query.terms):
         term_ids = term_matches(session, query.terms, cap=cap)
     sample_rows = sample_hits = 0
     if query.terms and term_ids is None and got["low"] is not None:
         sample_rows, sample_hits = sample_share(session, query.terms, int(got["low"]), int(got["high"]))
-    pair_rows, pair_grams, pair_ids = _pairs(session, query, Estimates(
-        total=total, structured=round(structured), sample_rows=sample_rows, sample_hits=sample_hits), cap=cap)
+    pair_rows: int | None = None
+    pair_grams: Pairs = ()
+    pair_ids: tuple[int, ...] | None = None
+    if not impossible:
+        pair_rows, pair_grams, pair_ids = _pairs(session, query, Estimates(
+            total=total, structured=round(structured), sample_rows=sample_rows, sample_hits=sample_hits), cap=cap)
     term_ids = term_ids if pair_ids is None else pair_ids
     return Estimates(
         total=total, structured=round(structured), created=_int(got["created"]), canceled=_int(got["canceled"]),

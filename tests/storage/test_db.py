@@ -20,7 +20,7 @@ import storage.digests
 import storage.events
 import storage.models  # noqa: F401  (registers the tables)
 from storage.customers import count_customers
-from storage.db import make_engine, read_scope, run_read, session_scope, upgrade
+from storage.db import MMAP_BYTES, make_engine, read_scope, run_read, session_scope, upgrade
 from storage.models import Customer
 from storage.query import parse_query
 from tests.conftest import NOW, PG_ADMIN_URL, _pg_reachable
@@ -200,3 +200,10 @@ def test_a_write_after_the_server_dropped_every_connection_gets_a_live_one(pg_ur
         session.execute(text("INSERT INTO scratch VALUES (1)"))
         assert session.execute(text("SELECT count(*) FROM scratch")).scalar_one() == 1
     engine.dispose()
+
+
+def test_every_sqlite_connection_reads_the_store_through_one_shared_memory_map(sqlite_engine: Engine) -> None:
+    with sqlite_engine.connect() as first, sqlite_engine.connect() as second:
+        for conn in (first, second):
+            assert 0 < conn.exec_driver_sql("PRAGMA mmap_size").scalar_one() <= MMAP_BYTES
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"  # readers beside a writer
