@@ -124,7 +124,11 @@ def _walk(session: Session, query: Query, plan: Plan, page: PageRequest) -> tupl
         *(adapt(c) for c in planned_conditions(session, query, visible=frozenset()))).limit(page.size + 1)
     descending = query.sort.descending != backwards
     if session.get_bind().dialect.name == "postgresql":  # it keeps the subquery's order and says so
-        stmt = stmt.order_by(*((c.desc() if descending else c.asc()) for c in (sub.c[column.key], sub.c.id)))
+        # A sort column pinned to one value (`seats:5 sort:seats`) is left out: PostgreSQL does not carry that
+        # equality out of the subquery, and would sort the whole walked range to order by a constant.
+        pinned = query.sort.key == "seats" and query.seats_min is not None and query.seats_min == query.seats_max
+        keys = (sub.c.id,) if pinned else (sub.c[column.key], sub.c.id)
+        stmt = stmt.order_by(*((c.desc() if descending else c.asc()) for c in keys))
         # Left alone, PostgreSQL may collect the whole visible range and sort it when it misjudges its size.
         rows: list[Customer] = _without(session, ("enable_sort", "enable_bitmapscan"), lambda: list(session.exec(stmt)))
     else:  # SQLite streams the subquery in its order; an outer ORDER BY would make it sort the whole budget first

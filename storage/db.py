@@ -40,6 +40,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # A server restart or a proxy's idle timeout closes pooled connections: a ping at checkout replaces a dead one
     # before a user's request meets it.
     kwargs.setdefault("pool_pre_ping", True)
+    # No JIT: it compiles a query whose estimated cost is high, and a plan that switches a planner method off
+    # (storage.customers) is costed in the billions, so a millisecond read waited tens of ms for its compilation.
+    kwargs.setdefault("connect_args", {"options": "-c jit=off"})
     return create_engine(url, **kwargs)
 
 

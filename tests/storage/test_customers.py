@@ -18,7 +18,7 @@ from storage.customers import (
     planned_page,
     seat_totals,
 )
-from storage.estimate import term_matches
+from storage.estimate import gather, term_matches
 from storage.models import Customer
 from storage.paging import CursorError, PageRequest
 from storage.plan import SCAN_CAP, Kind
@@ -321,3 +321,13 @@ def test_a_question_the_kept_counts_rule_out_looks_no_term_up(session: Session, 
     assert (page.items, page.total, page.total_capped) == ([], 0, False)
     assert plan.kind is Kind.ids
     assert "0 term matches" in plan.why  # the trigram index was not asked
+
+
+def test_a_two_letter_word_beside_a_word_the_trigram_index_answers_is_tested_on_those_matches(
+        session: Session, mix: None) -> None:
+    query = parse_query("acme co", now=NOW)
+    assert [c.organization for c in list_customers(session=session, query=query, page=PageRequest()).items] == [
+        "Acme Corp"]
+    est = gather(session, query, cap=COUNT_CAP)
+    assert est.term_ids is not None  # every "acme" listed by the probe ...
+    assert est.pair_rows is None  # ... so "co" is tested on those rows, without its own trigram look-up

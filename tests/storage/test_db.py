@@ -207,3 +207,10 @@ def test_every_sqlite_connection_reads_the_store_through_one_shared_memory_map(s
         for conn in (first, second):
             assert 0 < conn.exec_driver_sql("PRAGMA mmap_size").scalar_one() <= MMAP_BYTES
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"  # readers beside a writer
+
+
+def test_postgresql_connections_never_jit_compile_a_read(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"  # compiling cost tens of ms per costly plan
+    engine.dispose()
