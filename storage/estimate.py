@@ -180,10 +180,12 @@ def gather(session: Session, query: Query, *, cap: int) -> Estimates:
         sample_rows, sample_hits = sample_share(session, query.terms, int(got["low"]), int(got["high"]))
     # The sample first: when it shows far more than the cap hold the terms (`acme`), listing the cap's worth of them
     # would only say so again (PostgreSQL read ~45k rows to list 1,001 of a common term's matches).
-    many = total * term_share(Estimates(total=total, structured=0, sample_rows=sample_rows, sample_hits=sample_hits),
-                              low=True) > cap
+    sampled = Estimates(total=total, structured=0, sample_rows=sample_rows, sample_hits=sample_hits)
+    many = total * term_share(sampled, low=True) > cap
     if term_ids is None and not many and any(len(term) >= MIN_TRIGRAM_TERM for term in query.terms):
-        term_ids = term_matches(session, query.terms, cap=cap)
+        # A term the sample says a few thousand hold at most (`hana.okafor`) is listed whole in one probe.
+        few = total * term_share(sampled, high=True) <= SCAN_CAP
+        term_ids = term_matches(session, query.terms, cap=SCAN_CAP if few else cap)
     pair_rows: int | None = None
     pair_grams: Pairs = ()
     pair_ids: tuple[int, ...] | None = None

@@ -83,12 +83,13 @@ class Plan:
     why: str
 
 
-def term_share(est: Estimates, *, low: bool = False) -> float:
-    """The share of rows holding every term (1 without terms); `low` = a cautious lower bound (two sigma)."""
+def term_share(est: Estimates, *, low: bool = False, high: bool = False) -> float:
+    """The share of rows holding every term (1 without terms); `low` / `high` = a cautious bound (two sigma)."""
     if not est.sample_rows:
         return 1.0
-    hits = est.sample_hits - 2 * math.sqrt(est.sample_hits) if low else est.sample_hits
-    return max(0.0, hits) / est.sample_rows
+    spread = 2 * math.sqrt(max(est.sample_hits, 1))
+    hits = est.sample_hits - spread if low else est.sample_hits + spread if high else est.sample_hits
+    return min(1.0, max(0.0, hits) / est.sample_rows)
 
 
 def walk_groups(query: Query) -> tuple[frozenset[Group], str]:
