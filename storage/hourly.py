@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, ScalarSelect, func
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func
 from sqlmodel import col, select
 
 from storage.models import CustomerDay, CustomerHour
@@ -87,23 +87,25 @@ def window_count(*, kind: Kind, window: Window, count_rows: Callable[[Window], S
 def _hours(kind: Kind, first: datetime | None, last: datetime | None) -> ColumnElement[int]:
     """Signups or cancellations in the whole hours [first, last)."""
     column = col(CustomerHour.signups if kind == "signups" else CustomerHour.cancellations)
-    hours = select(func.coalesce(func.sum(column), 0))
+    return _whole(column, col(CustomerHour.hour), _hour_key, first, last).scalar_subquery()
+
+
+def _whole(column: Any, key: Any, to_key: Callable[[datetime], str], first: datetime | None,
+           last: datetime | None) -> Select[tuple[int]]:
+    """sum(column) over the rows of a per-hour or per-day table whose key lies in [first, last)."""
+    total = select(func.coalesce(func.sum(column), 0))
     if first is not None:
-        hours = hours.where(col(CustomerHour.hour) >= _hour_key(first))
+        total = total.where(key >= to_key(first))
     if last is not None:
-        hours = hours.where(col(CustomerHour.hour) < _hour_key(last))
-    return hours.scalar_subquery()
+        total = total.where(key < to_key(last))
+    return total
 
 
 def _days(kind: Kind, first: datetime | None, last: datetime | None, statuses: tuple[str, ...],
           seats: tuple[int | None, int | None]) -> ColumnElement[int]:
     """Signups or cancellations in the whole UTC days [first, last) of customers in these statuses and seats."""
     column = col(CustomerDay.signups if kind == "signups" else CustomerDay.cancellations)
-    days = select(func.coalesce(func.sum(column), 0))
-    if first is not None:
-        days = days.where(col(CustomerDay.day) >= _day_key(first))
-    if last is not None:
-        days = days.where(col(CustomerDay.day) < _day_key(last))
+    days = _whole(column, col(CustomerDay.day), _day_key, first, last)
     if statuses:
         days = days.where(col(CustomerDay.status).in_(statuses))
     low, high = seats
