@@ -18,7 +18,6 @@ from sqlalchemy import (
     case,
     column,
     func,
-    intersect,
     literal,
     table,
     text,
@@ -97,8 +96,8 @@ def term_matches(session: Session, terms: tuple[str, ...], *, cap: int, pairs: P
     One statement for all the terms: SQLite asks its FTS5 index for every trigram of every term at once, then
     re-checks the candidates; PostgreSQL combines the terms' trigram (GIN) conditions in one bitmap. `pairs` (SQLite):
     two-letter terms with the trigrams holding them, asked for as one of those trigrams each, plus the rows whose
-    organization is too short to hold a trigram (a partial index lists them). `within`: an index range's conditions;
-    SQLite intersects the index's row lists with that range's ids before reading a row (both read from indexes only).
+    organization is too short to hold a trigram (a partial index lists them). `within`: an index range's conditions,
+    tested beside the index's matches (the engine picks which side drives).
     """
     indexed = [term for term in terms if len(term) >= MIN_TRIGRAM_TERM]
     if session.get_bind().dialect.name != "sqlite":
@@ -117,9 +116,10 @@ def term_matches(session: Session, terms: tuple[str, ...], *, cap: int, pairs: P
     if pairs:
         found.append(select(col(Customer.id)).where(func.length(Customer.organization) < MIN_TRIGRAM_TERM))
     candidates: Any = union(*found) if len(found) > 1 else found[0]
-    if within is not None:
-        candidates = intersect(select(candidates.subquery().c[0]), select(col(Customer.id)).where(*within))
-    return _capped(session, select(col(Customer.id)).where(col(Customer.id).in_(candidates), *checks), cap)
+    # With a range (`within`), the range's conditions sit beside the index's matches: SQLite reads the matches' rows
+    # in rowid order and tests the range on each (an INTERSECT of the two id lists sorted both: 55 ms against 15 at 1M).
+    return _capped(session, select(col(Customer.id)).where(col(Customer.id).in_(candidates), *(within or ()),
+                                                             *checks), cap)
 
 
 def _capped(session: Session, stmt: Any, cap: int) -> tuple[int, ...] | None:
