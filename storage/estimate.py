@@ -36,6 +36,7 @@ from storage.search import (
     pair_trigrams,
     pg_pair_condition,
     pg_pair_served,
+    pg_words_condition,
     term_condition,
 )
 
@@ -101,7 +102,9 @@ def term_matches(session: Session, terms: tuple[str, ...], *, cap: int, pairs: P
     """
     indexed = [term for term in terms if len(term) >= MIN_TRIGRAM_TERM]
     if session.get_bind().dialect.name != "sqlite":
-        stmt = select(col(Customer.id)).where(*(term_condition(session, t) for t in indexed),
+        # Several words: one index, one scan (two per word OR'ed, PostgreSQL would leave some words' bitmaps out).
+        words = [pg_words_condition(indexed)] if len(indexed) > 1 else [term_condition(session, t) for t in indexed]
+        stmt = select(col(Customer.id)).where(*words,
                                               *(pg_pair_condition(session, pair) for pair, _ in pairs), *(within or []))
         return _capped(session, stmt, cap)
     fts = table("customer_fts", column("rowid", Integer))

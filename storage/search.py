@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Integer, and_, column, func, or_, table, text
+from sqlalchemy import ColumnElement, Integer, String, and_, column, func, literal_column, or_, table, text
 from sqlmodel import Session, col, select
 
 from storage.models import Customer
@@ -148,6 +148,16 @@ def term_condition(session: Session, term: str, *, scan: bool = False) -> Column
         # `|| ''` hides the GIN indexes, so PostgreSQL walks the sort index and stops at a page too.
         return or_(organization.concat("").like(pattern, escape="\\"), email.concat("").like(pattern, escape="\\"))
     return or_(organization.like(pattern, escape="\\"), email.like(pattern, escape="\\"))
+
+
+def pg_words_condition(terms: list[str]) -> ColumnElement[bool]:
+    """PostgreSQL: every term in the organization or the email, as conditions on one value GIN intersects in one scan.
+
+    `lower(organization) || chr(31) || email_key` is what `ix_customer_text_trgm` indexes (migration 0017); chr(31)
+    cannot occur in a term, so none spans the two values and the test equals term_condition's.
+    """
+    both = literal_column("lower(customer.organization) || chr(31) || customer.email_key", String)
+    return and_(*(both.like(like_pattern(term), escape="\\") for term in terms))
 
 
 def customer_term(session: Session, term: str) -> ColumnElement[bool]:

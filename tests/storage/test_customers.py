@@ -331,3 +331,14 @@ def test_a_two_letter_word_beside_a_word_the_trigram_index_answers_is_tested_on_
     est = gather(session, query, cap=COUNT_CAP)
     assert est.term_ids is not None  # every "acme" listed by the probe ...
     assert est.pair_rows is None  # ... so "co" is tested on those rows, without its own trigram look-up
+
+
+def test_several_words_match_across_organization_and_email_but_no_word_spans_the_two(session: Session) -> None:
+    add_customer(session, "Blue Harbor", email="ops@ventures.example", created_at=NOW - DAY)
+    add_customer(session, "Harbor Freight", email="x@blue.example", created_at=NOW - 2 * DAY)
+    add_customer(session, "Acme", email="corp@acme.example", created_at=NOW - 3 * DAY)
+    assert names(session, "harbor ventures") == ["Blue Harbor"]  # one word in each value
+    assert names(session, "blue harbor") == ["Blue Harbor", "Harbor Freight"]
+    assert names(session, "acmecorp acme") == []  # the organization's end and the email's start are not one word
+    est = gather(session, parse_query("harbor ventures", now=NOW), cap=COUNT_CAP)
+    assert est.term_ids == (1,)  # the probe lists them (PostgreSQL: one index over both values, migration 0017)
