@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_
+from sqlalchemy import ColumnElement, Integer, ScalarSelect, and_, any_, bindparam, func, or_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
 from storage.estimate import MIN_TRIGRAM_TERM
@@ -57,7 +59,7 @@ def planned_conditions(session: Session, query: Query, *, visible: frozenset[str
 
     terms = query.terms
     if ids is not None:
-        add("ids", col(Customer.id).in_(ids))
+        add("ids", ids_condition(session, ids))
         terms = tuple(term for term in terms if len(term) < MIN_TRIGRAM_TERM)
     if query.statuses:
         add("status", shown("status", col(Customer.status)).in_(query.statuses))
@@ -84,6 +86,14 @@ def planned_conditions(session: Session, query: Query, *, visible: frozenset[str
     hide_terms = visible is not None and "terms" not in visible
     add("terms", *(term_condition(session, term, scan=hide_terms) for term in terms))
     return conditions
+
+
+def ids_condition(session: Session, ids: Sequence[int]) -> ColumnElement[bool]:
+    """The customer is one of these ids: one array parameter on PostgreSQL, which parses and plans a list of a
+    thousand parameters anew for each question (8-18 ms against 5-6 ms for 1,300 ids); SQLite takes the list."""
+    if session.get_bind().dialect.name == "postgresql":
+        return col(Customer.id) == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return col(Customer.id).in_(ids)
 
 
 def mrr_conditions(mrr: Any, currency: Any, query: Query) -> list[ColumnElement[bool]]:

@@ -15,7 +15,7 @@ from sqlalchemy.sql.selectable import Alias
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import Session, col, select
 
-from storage.conditions import SORT_COLUMNS, kept_count, planned_conditions
+from storage.conditions import SORT_COLUMNS, ids_condition, kept_count, planned_conditions
 from storage.conditions import count_customers as count_customers
 from storage.conditions import count_statement as count_statement
 from storage.conditions import customer_conditions as customer_conditions
@@ -68,7 +68,7 @@ def planned_page(*, session: Session, query: Query, page: PageRequest) -> tuple[
         matched = run(lambda: list(session.connection().execute(select(table.c.id).where(*scanned)
                                                                 .limit(SCAN_CAP + 1)).scalars()))
         if len(matched) <= SCAN_CAP:
-            conditions, found = [col(Customer.id).in_(matched)], (len(matched), False)
+            conditions, found = [ids_condition(session, matched)], (len(matched), False)
         else:  # far more matched than estimated: keep the first page during a scan instead
             plan, found = replace(plan, kind=Kind.top, why=f"{plan.why}; over {SCAN_CAP:,}: top"), (COUNT_CAP, True)
     walked = _walk(session, query, plan, page) if plan.kind is Kind.walk else None

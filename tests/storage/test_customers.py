@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from storage.conditions import planned_conditions
+from storage.conditions import ids_condition, planned_conditions
 from storage.customers import (
     count_by_status,
     count_customers,
@@ -342,3 +342,10 @@ def test_several_words_match_across_organization_and_email_but_no_word_spans_the
     assert names(session, "acmecorp acme") == []  # the organization's end and the email's start are not one word
     est = gather(session, parse_query("harbor ventures", now=NOW), cap=COUNT_CAP)
     assert est.term_ids == (1,)  # the probe lists them (PostgreSQL: one index over both values, migration 0017)
+
+
+def test_a_list_of_ids_is_one_array_parameter_on_postgresql(session: Session, mix: None) -> None:
+    condition = ids_condition(session, [1, 3, 99])
+    assert [c.id for c in session.exec(select(Customer).where(condition).order_by(col(Customer.id)))] == [1, 3]
+    sql = str(condition.compile(dialect=session.get_bind().dialect))
+    assert ("ANY" in sql) == (session.get_bind().dialect.name == "postgresql")  # parsed and planned as one value
