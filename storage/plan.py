@@ -161,6 +161,12 @@ def drivers(query: Query, est: Estimates) -> list[tuple[int, frozenset[Group], b
         if kept is not None:
             covers = not query.terms and not query.canceled and query.sort.key != "canceled"
             out.append((kept, frozenset({"status", "seats"}), covers))
+            one_status = len(query.statuses) == 1 or (not query.statuses and bool(query.canceled))
+            if one_status and query.seats_min is not None and query.seats_min == query.seats_max \
+                    and query.created and est.created is not None:
+                # (status, seats, created_at): one status and seat count's signups in the window
+                out.append((round(kept * est.created / max(est.total, 1)), frozenset({"status", "seats", "created"}),
+                            False))
     return out
 
 

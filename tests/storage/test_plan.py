@@ -147,3 +147,11 @@ def test_one_seat_count_in_a_created_window_is_collected_from_the_seats_and_crea
     est = Estimates(total=MILLION, structured=1_768, created=85_000, status_rows=200_000, seat_rows=16_213)
     kind, visible, _count = plan_of("status:canceled,paused seats:0 since:30d sort:-name", est, kept=True)
     assert (kind, visible) == (Kind.collect, frozenset({"seats", "created"}))
+
+
+def test_one_status_and_seat_count_in_a_created_window_reads_that_slice_of_the_status_seats_index() -> None:
+    # canceled:7d leaves canceled customers only: (status, seats, created_at) holds those created in the window
+    est = Estimates(total=MILLION, structured=1_162, created=254_000, canceled=30_000, status_rows=180_000,
+                    seat_rows=27_130)
+    kind, visible, _count = plan_of("seats:1 since:90d canceled:7d", est)
+    assert (kind, visible) == (Kind.collect, frozenset({"status", "seats", "created"}))
