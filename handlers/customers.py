@@ -85,7 +85,9 @@ def render_page(deps: Deps, state: PageState, user_id: str, *, shared_by: str | 
     if refused is not None:
         return refused
     with read_scope(deps.engine) as session:
-        page = list_customers(session=session, query=query, page=PageRequest(after=state.after, before=state.before))
+        known = None if state.total is None else (state.total, state.capped)
+        page = list_customers(session=session, query=query, page=PageRequest(after=state.after, before=state.before),
+                              known_total=known)
     return customers_page(page, state=state, title=title, filters=shown_filters(query, state.command),
                           product_url=deps.settings.product_url, tz=deps.settings.timezone,
                           can_export=deps.settings.is_admin(user_id), shared_by=shared_by)

@@ -32,9 +32,13 @@ from storage.types import UTCDateTime
 T = TypeVar("T")
 
 
-def list_customers(*, session: Session, query: Query, page: PageRequest) -> Page[Customer]:
-    """A page of customers matching the query, in its sort order, with the total count (planned: storage.plan)."""
-    return planned_page(session=session, query=query, page=page)[0]
+def list_customers(*, session: Session, query: Query, page: PageRequest,
+                   known_total: tuple[int, bool] | None = None) -> Page[Customer]:
+    """A page of customers matching the query, in its sort order, with the total count (planned: storage.plan).
+
+    `known_total` (count, capped): the count an earlier page of the same question found, shown instead of counting.
+    """
+    return planned_page(session=session, query=query, page=page, known_total=known_total)[0]
 
 
 def choose_plan(*, session: Session, query: Query) -> Plan:
@@ -43,14 +47,15 @@ def choose_plan(*, session: Session, query: Query) -> Plan:
     return choose(query, gather(session, query, cap=COUNT_CAP), cap=COUNT_CAP, kept_count=kept is not None)
 
 
-def planned_page(*, session: Session, query: Query, page: PageRequest) -> tuple[Page[Customer], Plan]:
-    """Estimate, choose a plan, then read the page and its count the way the plan says."""
+def planned_page(*, session: Session, query: Query, page: PageRequest,
+                 known_total: tuple[int, bool] | None = None) -> tuple[Page[Customer], Plan]:
+    """Estimate, choose a plan, then read the page and its count the way the plan says (unless the count is known)."""
     est = gather(session, query, cap=COUNT_CAP)
     kept = kept_count(session=session, query=query)
     plan = choose(query, est, cap=COUNT_CAP, kept_count=kept is not None)
     column = SORT_COLUMNS[query.sort.key]
-    found: tuple[int, bool] | None = None  # (count, capped) when the plan already knows it
-    if plan.count is Count.capped and est.term_ids is None and _terms_only(query):
+    found: tuple[int, bool] | None = known_total  # (count, capped) when it is already known
+    if found is None and plan.count is Count.capped and est.term_ids is None and _terms_only(query):
         found = (COUNT_CAP, True)  # the probe met more than the cap holding every term: "1,000+" without a count
     conditions = planned_conditions(session, query, visible=plan.visible,
                                     ids=est.term_ids if plan.kind is Kind.ids else None)
@@ -68,9 +73,10 @@ def planned_page(*, session: Session, query: Query, page: PageRequest) -> tuple[
         matched = run(lambda: list(session.connection().execute(select(table.c.id).where(*scanned)
                                                                 .limit(SCAN_CAP + 1)).scalars()))
         if len(matched) <= SCAN_CAP:
-            conditions, found = [ids_condition(session, matched)], (len(matched), False)
+            conditions, found = [ids_condition(session, matched)], found or (len(matched), False)
         else:  # far more matched than estimated: keep the first page during a scan instead
-            plan, found = replace(plan, kind=Kind.top, why=f"{plan.why}; over {SCAN_CAP:,}: top"), (COUNT_CAP, True)
+            plan = replace(plan, kind=Kind.top, why=f"{plan.why}; over {SCAN_CAP:,}: top")
+            found = found or (COUNT_CAP, True)
     walked = _walk(session, query, plan, page) if plan.kind is Kind.walk else None
     if walked is not None:
         rows, backwards = walked

@@ -111,7 +111,8 @@ def customers_page(
     if not shared:
         value = state_value(state)
         blocks.append(actions(
-            *page_buttons(state, prev_cursor=page.prev_cursor, next_cursor=page.next_cursor),
+            *page_buttons(state, prev_cursor=page.prev_cursor, next_cursor=page.next_cursor, total=page.total,
+                          capped=page.total_capped),
             button("Export CSV", EXPORT_CSV, value=value) if can_export and page.total and value else None,
             button("Share in channel", SHARE, value=value) if page.items and value else None,
             link_button("Open Product", OPEN_PRODUCT, product_url),

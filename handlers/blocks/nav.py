@@ -36,11 +36,14 @@ class PageState:
     after: str | None = None
     before: str | None = None
     page_no: int = 1
+    total: int | None = None  # the count the first page found: later pages show it instead of counting again
+    capped: bool = False  # that count stopped at the cap ("1,000+")
 
 
 def encode_state(state: PageState) -> str:
     """Compact JSON for a button value; ValueError when it cannot fit Slack's 2,000 characters."""
-    raw = {k: v for k, v in asdict(state).items() if v is not None and not (k == "page_no" and v == 1)}
+    raw = {k: v for k, v in asdict(state).items()
+           if v is not None and not (k == "page_no" and v == 1) and not (k == "capped" and not v)}
     value = json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
     if len(value) > VALUE_LIMIT:
         raise ValueError(f"query too long to carry in a button ({len(value):,} of {VALUE_LIMIT:,} characters)")
@@ -64,10 +67,16 @@ def decode_state(value: str) -> PageState:
         raise ValueError("not a page state")
     if after and before:
         raise ValueError("not a page state")
+    total, capped = raw.get("total"), raw.get("capped", False)
+    if total is not None and (isinstance(total, bool) or not isinstance(total, int) or not 0 <= total < 2**53):
+        raise ValueError("not a page state")
+    if not isinstance(capped, bool) or (capped and total is None):
+        raise ValueError("not a page state")
     for cursor in (after, before):
         if cursor is not None:
             decode_cursor(cursor)  # a CursorError is a ValueError: the value was not made by us
-    return PageState(command=raw["command"], query=query, after=after, before=before, page_no=page_no)
+    return PageState(command=raw["command"], query=query, after=after, before=before, page_no=page_no, total=total,
+                     capped=capped)
 
 
 def read_state(action: dict[str, Any]) -> PageState | None:
@@ -86,9 +95,15 @@ def state_value(state: PageState) -> str | None:
         return None
 
 
-def page_buttons(state: PageState, *, prev_cursor: str | None, next_cursor: str | None) -> list[Block]:
-    """◀ Previous and Next ▶, each only when that page exists; the value is the target page's state."""
+def page_buttons(state: PageState, *, prev_cursor: str | None, next_cursor: str | None,
+                 total: int | None = None, capped: bool = False) -> list[Block]:
+    """◀ Previous and Next ▶, each only when that page exists; the value is the target page's state.
+
+    `total` (with `capped`): the count this page shows, carried so the pages after show it without counting again.
+    """
     buttons: list[Block] = []
+    if total is not None:
+        state = replace(state, total=total, capped=capped)
     if prev_cursor:
         value = state_value(replace(state, after=None, before=prev_cursor, page_no=max(state.page_no - 1, 1)))
         if value:

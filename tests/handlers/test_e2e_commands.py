@@ -82,6 +82,8 @@ def test_previous_after_next_returns_to_the_first_page(bot: Bot, customers: None
     again = bot.slack.wait_for_response("prev")
     assert _table(again) == _table(first)
     assert "page 1" in again["text"] + _text(again)
+    assert "15 customers" in _text(first)
+    assert "15 customers · page 2" in _text(second)  # the first page's count, carried in the button
 
 
 def test_new_and_churned_cover_seven_days_by_default_newest_first(bot: Bot, churn: None) -> None:

@@ -349,3 +349,13 @@ def test_a_list_of_ids_is_one_array_parameter_on_postgresql(session: Session, mi
     assert [c.id for c in session.exec(select(Customer).where(condition).order_by(col(Customer.id)))] == [1, 3]
     sql = str(condition.compile(dialect=session.get_bind().dialect))
     assert ("ANY" in sql) == (session.get_bind().dialect.name == "postgresql")  # parsed and planned as one value
+
+
+def test_a_later_page_shows_the_count_the_first_page_found_without_counting_again(session: Session, mix: None) -> None:
+    query = parse_query("sort:name", now=NOW)
+    first = list_customers(session=session, query=query, page=PageRequest(size=2))
+    assert (first.total, first.total_capped) == (5, False)
+    later = list_customers(session=session, query=query, page=PageRequest(size=2, after=first.next_cursor),
+                           known_total=(999, True))
+    assert (later.total, later.total_capped) == (999, True)  # taken as given: no count ran
+    assert len(later.items) == 2

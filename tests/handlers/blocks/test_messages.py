@@ -180,13 +180,17 @@ def test_an_empty_store_and_a_huge_one_both_fit_the_home_tab() -> None:
 def test_page_state_round_trips_compactly() -> None:
     state = PageState(command="churned", query="30d seats:1 “acme”", after=encode_cursor("abc", 4), page_no=4)
     assert decode_state(encode_state(state)) == state
+    counted = PageState("search", "acme", page_no=2, total=1000, capped=True)
+    assert decode_state(encode_state(counted)) == counted
     assert encode_state(PageState("list", "")) == '{"command":"list","query":""}'
 
 
 @pytest.mark.parametrize("value", [
     "", "{}", "[1]", "null", "not json", '{"command": "drop"}', '{"command": "list", "page_no": 0}',
     '{"command": "list", "page_no": "2"}', '{"command": "list", "page_no": true}', '{"command": "list", "after": 5}',
-    '{"command": "list", "query": ["x"]}',
+    '{"command": "list", "query": ["x"]}', '{"command": "list", "total": "5"}', '{"command": "list", "total": -1}',
+    '{"command": "list", "total": true}', '{"command": "list", "total": 1e3}', '{"command": "list", "capped": true}',
+    '{"command": "list", "total": 5, "capped": 1}',
 ])
 def test_garbage_button_values_are_refused(value: str) -> None:
     with pytest.raises(ValueError, match="page state"):
