@@ -173,18 +173,22 @@ def in_process(url: str, mix: list[tuple[str, str, str]]) -> list[dict[str, Any]
         first = (time.perf_counter() - start) * 1000
         after = before = None
         clicks: list[Ask] = []
-        if page.next_cursor:
-            clicks.append(("click", PAGE_NEXT, encode_state(PageState(command, rest, after=page.next_cursor,
-                                                                      page_no=2))))
+        if page.next_cursor:  # the buttons carry the first page's count, as the bot's own do
+            known = (page.total, page.total_capped)
+            clicks.append(("click", PAGE_NEXT, encode_state(PageState(
+                command, rest, after=page.next_cursor, page_no=2, total=known[0], capped=known[1]))))
             start = time.perf_counter()
             with read_scope(engine) as session:
-                second, _ = planned_page(session=session, query=query, page=PageRequest(after=page.next_cursor))
+                second, _ = planned_page(session=session, query=query, page=PageRequest(after=page.next_cursor),
+                                         known_total=known)
             after = (time.perf_counter() - start) * 1000
             if second.prev_cursor:
-                clicks.append(("click", PAGE_PREV, encode_state(PageState(command, rest, before=second.prev_cursor))))
+                clicks.append(("click", PAGE_PREV, encode_state(PageState(
+                    command, rest, before=second.prev_cursor, total=known[0], capped=known[1]))))
                 start = time.perf_counter()
                 with read_scope(engine) as session:
-                    planned_page(session=session, query=query, page=PageRequest(before=second.prev_cursor))
+                    planned_page(session=session, query=query, page=PageRequest(before=second.prev_cursor),
+                                 known_total=known)
                 before = (time.perf_counter() - start) * 1000
         out.append({"plan": plan.kind.value, "count": plan.count.value, "why": plan.why,
                     "total": f"{page.total:,}{'+' if page.total_capped else ''}", "first_ms": round(first, 1),
