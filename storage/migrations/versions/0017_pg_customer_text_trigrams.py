@@ -1,9 +1,9 @@
 """PostgreSQL: one trigram index over each customer's organization and email together, for searches of several words.
 
-A word matches the organization or the email, so each word was two GIN conditions OR'ed, and a question of four
-words four such pairs AND'ed: PostgreSQL takes words as independent, left one pair's bitmaps out, and fetched 11,111
-rows to keep 444 (`Blue Harbor Ventures GmbH` at 1M customers: 85-400 ms). Over `lower(organization) || chr(31) ||
-email_key` every word is one condition on one index, and GIN intersects them in a single scan (15 ms, 444 rows read).
+A word matches the organization or the email, so each word was two GIN conditions OR'ed, and a question of several
+words several such pairs AND'ed: PostgreSQL takes words as independent, could leave a pair's bitmaps out and fetch
+many rows to keep a few (bench/README.md, session 7). Over `lower(organization) || chr(31) || email_key` every word
+is one condition on one index, and GIN intersects them in a single scan.
 chr(31) cannot occur in a search term (control characters are refused), so no word spans the two values. SQLite's
 FTS5 index already holds both values and intersects every term's trigrams.
 
