@@ -29,12 +29,15 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_seats_created", "seats", "created_at", "id"),
         Index("ix_customer_status_canceled", "status", "canceled_at", "id"),
         Index("ix_customer_mrr", "mrr", "id"),  # mrr: filters and sort:mrr (migration 0015)
+        # Unique indexes, not constraints: a bulk load drops and rebuilds them with the others (migration 0018).
+        Index("ux_customer_external_id", "external_id", unique=True),
+        Index("ux_customer_email_key", "email_key", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
-    external_id: str | None = Field(default=None, unique=True, max_length=255)
+    external_id: str | None = Field(default=None, max_length=255)
     organization: str = Field(max_length=500)
     email: str = Field(max_length=320)
-    email_key: str = Field(unique=True, max_length=320)
+    email_key: str = Field(max_length=320)
     seats: int = Field(default=0, ge=0)
     status: str = Field(default=Status.active.value, max_length=20)
     created_at: datetime = _ts()

@@ -13,11 +13,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-import storage.digests
-import storage.events
 import storage.models  # noqa: F401  (registers the tables)
 from storage.customers import count_customers
 from storage.db import MMAP_BYTES, make_engine, read_scope, run_read, session_scope, upgrade
@@ -213,4 +212,32 @@ def test_postgresql_connections_never_jit_compile_a_read(pg_url: str) -> None:
     engine = make_engine(pg_url)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"  # compiling cost tens of ms per costly plan
+    engine.dispose()
+
+
+def test_upgrading_past_the_customer_table_rebuild_keeps_every_customer_and_payment(fresh_url: str) -> None:
+    engine = make_engine(fresh_url)
+    upgrade(engine, "0017")  # the schema before 0018 swapped the unique constraints for unique indexes
+    now = datetime(2026, 11, 24, 12, 30, tzinfo=UTC)
+    with session_scope(engine, write=True) as session:
+        for i in range(3):
+            session.execute(text(
+                "INSERT INTO customer (id, external_id, organization, email, email_key, seats, status, created_at, "
+                "updated_at, mrr) VALUES (:i, :x, :o, :e, :e, 1, 'active', :c, :c, 0)"),
+                {"i": 10 + i, "x": f"cus_{i}", "o": f"Org {i}", "e": f"o{i}@org.example", "c": _stored(now, engine)})
+            session.execute(text(
+                "INSERT INTO payment (external_id, customer_id, amount, fee, refunded_amount, currency, created_at) "
+                "VALUES (:x, :c, 500, 20, 0, 'usd', :t)"),
+                {"x": f"ch_{i}", "c": 10 + i, "t": _stored(now, engine)})
+    upgrade(engine)
+    with session_scope(engine) as session:
+        assert session.execute(text("SELECT count(*) FROM payment")).scalar_one() == 3  # no cascade on the swap
+        assert count_customers(session=session, query=parse_query("org", now=now)) == 3  # search index kept
+    with pytest.raises(IntegrityError), session_scope(engine, write=True) as session:
+        session.execute(text("INSERT INTO customer (organization, email, email_key, seats, status, created_at, "
+                             "updated_at, mrr) VALUES ('Dup', 'O0@org.example', 'o0@org.example', 1, 'active', "
+                             ":c, :c, 0)"), {"c": _stored(now, engine)})
+    with engine.connect() as conn:  # the pooled connections still enforce foreign keys
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
