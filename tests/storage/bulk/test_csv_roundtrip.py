@@ -364,3 +364,14 @@ def test_the_database_writes_every_line_exactly_as_csv_writer_does(engine: Engin
         writer.writerow([neutralise(cell), neutralise(f"{cell}{i}@x.example"), i, "active",
                          created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), ""])
     assert export_text(engine) == expected.getvalue()
+
+
+def test_an_import_on_postgresql_leaves_the_loaded_rows_vacuumed_for_index_only_reads(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL visibility map")
+    rows = "".join(f"Org {i},o{i}@vacuum.example,{i % 5},active,,\r\n" for i in range(2000))
+    assert load(engine, ",".join(EXPORT_HEADER) + "\r\n" + rows)[0] == 2000
+    with engine.connect() as conn:
+        pages, visible = conn.execute(text(
+            "SELECT relpages, relallvisible FROM pg_class WHERE relname = 'customer'")).one()
+    assert pages > 0 and visible == pages
