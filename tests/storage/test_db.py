@@ -241,3 +241,18 @@ def test_upgrading_past_the_customer_table_rebuild_keeps_every_customer_and_paym
         if engine.dialect.name == "sqlite":
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_the_customer_table_rebuild_keeps_planner_statistics(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'stats.sqlite3'}")
+    upgrade(engine, "0017")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO customer (organization, email, email_key, seats, status, created_at, "
+                             "updated_at, mrr) VALUES ('Org', 'o@org.example', 'o@org.example', 1, 'active', "
+                             "'2026-11-24 12:00:00.000000', '2026-11-24 12:00:00.000000', 0)")
+        conn.exec_driver_sql("ANALYZE")
+    upgrade(engine)
+    with engine.connect() as conn:
+        indexes = {idx for (idx,) in conn.exec_driver_sql("SELECT idx FROM sqlite_stat1 WHERE tbl = 'customer'")}
+    assert {"ix_customer_created", "ux_customer_email_key"} <= indexes
+    engine.dispose()

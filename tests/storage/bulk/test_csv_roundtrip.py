@@ -374,4 +374,5 @@ def test_an_import_on_postgresql_leaves_the_loaded_rows_vacuumed_for_index_only_
     with engine.connect() as conn:
         pages, visible = conn.execute(text(
             "SELECT relpages, relallvisible FROM pg_class WHERE relname = 'customer'")).one()
-    assert pages > 0 and visible == pages
+    assert pages > 0
+    assert visible == pages
