@@ -71,7 +71,7 @@ def planned_page(*, session: Session, query: Query, page: PageRequest,
     if plan.kind is Kind.scan:
         table, scanned, run = _scanned(session, query)
         matched = run(lambda: list(session.connection().execute(select(table.c.id).where(*scanned)
-                                                                .limit(SCAN_CAP + 1)).scalars()))
+                                                                .limit(SCAN_CAP + 1)).scalars().all()))
         if len(matched) <= SCAN_CAP:
             conditions, found = [ids_condition(session, matched)], found or (len(matched), False)
         else:  # far more matched than estimated: keep the first page during a scan instead

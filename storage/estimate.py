@@ -131,7 +131,7 @@ def term_matches(session: Session, terms: tuple[str, ...], *, cap: int, pairs: P
 
 def _capped(session: Session, stmt: Any, cap: int) -> tuple[int, ...] | None:
     """The ids a statement lists, or None when more than `cap`."""
-    ids = [int(row or 0) for row in session.connection().execute(stmt.limit(cap + 1)).scalars()]
+    ids = session.connection().execute(stmt.limit(cap + 1)).scalars().all()  # one fetch, not one per row
     return tuple(ids) if len(ids) <= cap else None
 
 
