@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from storage.rules import known_zone, zone_hint
 
 DEFAULT_DATABASE_URL = "sqlite:///customers-bot.sqlite3"
 
@@ -46,12 +48,11 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        """Reject time zones the tz database does not know, at start-up rather than at 09:00."""
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an Area/City name like Europe/Berlin") from exc
-        return value
+        """Reject time zones the tz database does not know, at start-up rather than at 09:00 (any letter case)."""
+        name = known_zone(value)
+        if name is None:
+            raise ValueError(f"unknown time zone {value!r}; use an Area/City name like Europe/Berlin{zone_hint(value)}")
+        return name
 
     @field_validator("slack_api_url")
     @classmethod

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from storage.query import Domain, Query, QueryError, parse_query
-from storage.rules import currency_exponent
+from storage.rules import currency_exponent, known_zone, zone_hint
 
 
 class AlertKind(StrEnum):
@@ -200,12 +200,12 @@ def parse_quiet(value: str) -> tuple[str, str]:
 
 
 def parse_zone(value: str) -> str:
-    """An IANA zone name such as Europe/Berlin."""
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise AlertRuleError(f"tz:{value} is not a time zone; use an Area/City name like tz:Europe/Berlin") from None
-    return value
+    """An IANA zone name (any letter case) -> its canonical spelling, such as Europe/Berlin."""
+    name = known_zone(value)
+    if name is None:
+        hint = zone_hint(value).replace("mean ", "mean tz:")
+        raise AlertRuleError(f"tz:{value} is not a time zone; use an Area/City name like tz:Europe/Berlin{hint}")
+    return name
 
 
 @lru_cache(maxsize=1024)

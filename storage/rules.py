@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 ORGANIZATION_MAX = 500  # customer.organization VARCHAR(500)
 EMAIL_MAX = 320  # customer.email VARCHAR(320): 64 for the local part, @, 255 for the domain
@@ -94,3 +96,25 @@ def utc_instant(value: datetime) -> datetime:
     if utc is None or not INSTANT_MIN <= utc <= INSTANT_MAX:
         raise ValueError(f"is out of range ({INSTANT_MIN.date()} to {INSTANT_MAX.date()} in UTC)")
     return utc
+
+
+@lru_cache(maxsize=1)
+def _zones_by_lower_name() -> dict[str, str]:
+    """The tz database's names, looked up case-insensitively."""
+    return {name.lower(): name for name in available_timezones()}
+
+
+def known_zone(value: str) -> str | None:
+    """An IANA time zone name in any letter case (`europe/berlin`) -> its canonical spelling; None if unknown."""
+    name = _zones_by_lower_name().get(value.lower(), value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def zone_hint(value: str) -> str:
+    """' (did you mean Europe/Berlin?)' when exactly one zone's city is what was typed (`berlin`), else ''."""
+    city = [zone for key, zone in _zones_by_lower_name().items() if key.endswith("/" + value.lower())]
+    return f" (did you mean {city[0]}?)" if len(city) == 1 else ""

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -41,6 +40,7 @@ from storage.digests import (
     unsubscribe,
 )
 from storage.revenue import revenue
+from storage.rules import known_zone, zone_hint
 from storage.writes import record_audit
 
 DEFAULT_TIME = "09:00"
@@ -71,21 +71,12 @@ def parse_local_time(value: str) -> str:
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
-@lru_cache(maxsize=1)
-def _zones_by_lower_name() -> dict[str, str]:
-    """The tz database's names, looked up case-insensitively."""
-    return {name.lower(): name for name in available_timezones()}
-
-
 def parse_zone(value: str) -> str:
     """An IANA zone name (any letter case) -> its canonical spelling; anything else is a clear error."""
-    name = _zones_by_lower_name().get(value.lower(), value)
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        city = [zone for key, zone in _zones_by_lower_name().items() if key.endswith("/" + value.lower())]
-        hint = f" (did you mean {city[0]}?)" if len(city) == 1 else ""
-        raise DigestInputError(f"{value} is not a time zone; use an Area/City name like Europe/Berlin{hint}") from None
+    name = known_zone(value)
+    if name is None:
+        raise DigestInputError(
+            f"{value} is not a time zone; use an Area/City name like Europe/Berlin{zone_hint(value)}")
     return name
 
 

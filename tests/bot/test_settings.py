@@ -17,6 +17,11 @@ def test_defaults_give_an_embedded_sqlite_store_and_slack_api(monkeypatch: pytes
     assert settings.digest_catchup_hours == 6
 
 
+def test_the_default_time_zone_is_read_in_any_letter_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEFAULT_TIMEZONE", "america/new_york")
+    assert load_settings(_env_file=None).default_timezone == "America/New_York"
+
+
 def test_user_id_lists_are_split_on_commas(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADMIN_USER_IDS", "U1, U2,,")
     monkeypatch.setenv("FINANCE_USER_IDS", "U3")

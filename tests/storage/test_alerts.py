@@ -175,11 +175,16 @@ def test_quiet_hours_hold_non_urgent_alerts_until_the_window_ends_in_the_rules_z
     ("refund seats:3", "seats:3 is not a filter for payments"),
     ("signup quiet:25:00-07:00", "quiet:25:00-07:00 is not a window"),
     ("signup tz:Mars/Base", "tz:Mars/Base is not a time zone"),
+    ("signup tz:Berlin", r"tz:Berlin is not a time zone; .* \(did you mean tz:Europe/Berlin\?\)"),
 ])
 def test_a_bad_kind_or_filter_gets_a_specific_message(text: str, message: str) -> None:
     with pytest.raises(AlertRuleError if "filter for" not in message and "not a number" not in message
                        else ValueError, match=message):
         parse_rule(text, now=NOW)
+
+
+def test_a_rules_zone_is_taken_in_any_letter_case_and_stored_canonically() -> None:
+    assert parse_rule("signup tz:europe/berlin", now=NOW).timezone == "Europe/Berlin"
 
 
 def test_parse_rule_keeps_the_filters_as_typed() -> None:

@@ -14,7 +14,9 @@ from storage.rules import (
     is_amount,
     is_currency,
     is_email,
+    known_zone,
     utc_instant,
+    zone_hint,
 )
 
 
@@ -62,3 +64,15 @@ def test_instants_are_normalised_to_utc_and_must_have_a_zone() -> None:
     assert utc_instant(datetime(2026, 1, 1, 1, tzinfo=timezone(timedelta(hours=1)))) == datetime(2026, 1, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match="no time zone"):
         utc_instant(datetime(2026, 1, 1))
+
+
+def test_a_time_zone_is_known_in_any_letter_case_and_comes_back_spelled_canonically() -> None:
+    assert known_zone("europe/berlin") == "Europe/Berlin"
+    assert known_zone("UTC") == "UTC"
+    assert known_zone("Mars/Olympus") is None
+    assert known_zone("../etc/passwd") is None
+
+
+def test_a_bare_city_hints_at_its_zone_only_when_one_zone_has_it() -> None:
+    assert zone_hint("berlin") == " (did you mean Europe/Berlin?)"
+    assert zone_hint("Olympus") == ""
