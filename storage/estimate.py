@@ -32,6 +32,7 @@ from storage.query import Query, Window
 from storage.search import (
     contains,
     fts_trigrams,
+    holds_term,
     pair_query,
     pair_trigrams,
     pg_pair_condition,
@@ -143,7 +144,7 @@ def sample_share(session: Session, terms: tuple[str, ...], low: int, high: int) 
         low + (span - width) * i // (SAMPLE_RANGES - 1) for i in range(SAMPLE_RANGES)]
     if len(starts) == 1:
         width = span
-    hold: ColumnElement[bool] = and_(*(term_condition(session, t, scan=True) for t in terms))
+    hold: ColumnElement[bool] = and_(*(holds_term(session, t) for t in terms))
     parts = [select(func.count().label("n"), func.coalesce(func.sum(case((hold, 1), else_=0)), 0).label("hits"))
              .where(col(Customer.id) >= start, col(Customer.id) < start + width) for start in starts]
     both = union_all(*parts).subquery()
