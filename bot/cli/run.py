@@ -33,12 +33,14 @@ def run(no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Don't
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import create_app, make_client
+    from bot.server import settle_collector
 
     app = create_app(deps)
     if not no_scheduler:
         from bot.scheduler import start_scheduler
 
         start_scheduler(deps, make_client(deps))
+    settle_collector()
     SocketModeHandler(app, deps.settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from bot.app import LISTENER_THREADS
 from bot.deps import Deps
-from bot.server import NO_SCHEDULER_ENV, asgi_app, create_server
+from bot.server import FULL_COLLECTION_EVERY, NO_SCHEDULER_ENV, asgi_app, create_server
 from storage.db import make_engine
 from tests.conftest import NOW
 from tests.e2e_bot import (
@@ -110,13 +110,18 @@ def test_the_scheduler_runs_with_the_server_and_stops_with_it(sqlite_engine: Eng
     assert _schedulers() == before
 
 
-def test_start_up_objects_are_left_out_of_later_garbage_collections(sqlite_engine: Engine,
-                                                                    slack_double: SlackDouble) -> None:
+def test_start_up_objects_are_left_out_of_later_garbage_collections_and_full_ones_run_rarely(
+        sqlite_engine: Engine, slack_double: SlackDouble) -> None:
     deps = Deps(settings=e2e_settings(slack_double, sqlite_engine), engine=sqlite_engine)
+    thresholds = gc.get_threshold()
     gc.unfreeze()
-    with serving(create_server(deps)):
-        assert gc.get_freeze_count() > 0  # a full collection no longer walks them while an answer waits
-    gc.unfreeze()
+    try:
+        with serving(create_server(deps)):
+            assert gc.get_freeze_count() > 0  # a full collection no longer walks them while an answer waits
+            assert gc.get_threshold()[2] == FULL_COLLECTION_EVERY
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_serve_with_two_workers_answers_commands_and_clicks_from_either(
