@@ -20,7 +20,7 @@ INDEX_ONLY = 0.2  # one index entry counted without reading its row
 LISTED = 1.0  # one id read from an index into the sorted list an intersection compares
 COUNT_BUDGET = 0.15  # an exact count may cost this share of one scan; beyond it the count stops at the cap ("1,000+")
 WALK_BUDGET = 20_000  # a walk reads at most this many rows of the sort index (under a tenth of a scan's cost)
-WALK_CHOICE = 1250  # walk only when the estimate says a page needs this many rows at most: matches that are
+WALK_CHOICE = 2500  # walk only when the estimate says a page needs this many rows at most: matches that are
 # correlated with the sort order (cancellations of customers created lately) may need several times the estimate
 SCAN_CAP = 5000  # one scan collects at most this many matches (exact count), then sorts them
 COMMON = 0.1  # terms at least this share of names hold are found in any stretch of name order
