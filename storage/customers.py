@@ -62,7 +62,7 @@ def planned_page(*, session: Session, query: Query, page: PageRequest,
     if plan.kind in (Kind.ids, Kind.both) and est.term_ids is None:  # beyond the probe's cap, under SCAN_CAP
         within = planned_conditions(session, query, visible=plan.visible, only_visible=True)
         more = term_matches(session, query.terms, cap=SCAN_CAP, pairs=est.pair_grams,
-                            within=within if plan.kind is Kind.both else None)
+                            within=within if plan.kind is Kind.both else None, range_first=plan.range_first)
         if more is None:
             plan = replace(plan, kind=Kind.scan, visible=frozenset(), why=f"{plan.why}; over {SCAN_CAP:,}: scan")
         else:

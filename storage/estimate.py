@@ -96,7 +96,7 @@ def _hour(instant: datetime) -> str:
 
 
 def term_matches(session: Session, terms: tuple[str, ...], *, cap: int, pairs: Pairs = (),
-                 within: list[ColumnElement[bool]] | None = None) -> tuple[int, ...] | None:
+                 within: list[ColumnElement[bool]] | None = None, range_first: bool = False) -> tuple[int, ...] | None:
     """The ids of every customer holding all the indexed terms (3+ characters), or None when more than `cap` do.
 
     One statement for all the terms: SQLite asks its FTS5 index for every trigram of every term at once, then
@@ -125,9 +125,11 @@ def term_matches(session: Session, terms: tuple[str, ...], *, cap: int, pairs: P
         found.append(_SHORT_NAMES)
     candidates: Any = union(*found) if len(found) > 1 else found[0]
     # With a range (`within`), the range's conditions sit beside the index's matches: SQLite reads the matches' rows
-    # in rowid order and tests the range on each (an INTERSECT of the two id lists had to sort both).
-    return _capped(session, select(col(Customer.id)).where(col(Customer.id).in_(candidates), *(within or ()),
-                                                             *checks), cap)
+    # in rowid order and tests the range on each (an INTERSECT of the two id lists had to sort both). When the range
+    # is the shorter list (`range_first`), the id is hidden from lookups: SQLite walks the range's index, tests each
+    # id against the matches' list there, and reads only the rows in both.
+    listed = func.coalesce(Customer.id, Customer.id) if range_first and within else col(Customer.id)
+    return _capped(session, select(col(Customer.id)).where(listed.in_(candidates), *(within or ()), *checks), cap)
 
 
 def _capped(session: Session, stmt: Any, cap: int) -> tuple[int, ...] | None:

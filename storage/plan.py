@@ -81,6 +81,7 @@ class Plan:
     count: Count
     matches: int  # the estimated number of matches
     why: str
+    range_first: bool = False  # an intersection whose index range is the shorter list: walk it, test each id
 
 
 def term_share(est: Estimates, *, low: bool = False, high: bool = False) -> float:
@@ -212,7 +213,8 @@ def choose(query: Query, est: Estimates, *, cap: int, kept_count: bool) -> Plan:
     cost, kind, visible, why = min(ways, key=lambda way: way[0])
     count = _count(query, est, kind, visible, matches, cap=cap, kept_count=kept_count)
     return Plan(kind=kind, visible=visible, count=count, matches=matches,
-                why=f"{why}; ~{matches:,} matches, cost ~{cost:,.0f} row reads")
+                why=f"{why}; ~{matches:,} matches, cost ~{cost:,.0f} row reads",
+                range_first=kind is Kind.both and _range_rows(query, est, visible) < _held(est))
 
 
 def _intersections(query: Query, est: Estimates) -> list[tuple[float, Kind, frozenset[Group], str]]:
@@ -221,7 +223,7 @@ def _intersections(query: Query, est: Estimates) -> list[tuple[float, Kind, froz
     A term thousands hold and a window of tens of thousands (`cloud canceled:30d`) share a few thousand rows: listing
     both from indexes costs far less than reading either's rows or scanning the table.
     """
-    held = est.pair_rows if est.pair_rows is not None else round(est.total * term_share(est))
+    held = _held(est)
     ways: list[tuple[float, Kind, frozenset[Group], str]] = []
     for rows, visible, _covers in drivers(query, est):
         both = held * rows / max(est.total, 1)  # the terms and the range taken as independent
@@ -229,6 +231,16 @@ def _intersections(query: Query, est: Estimates) -> list[tuple[float, Kind, froz
             ways.append(((held + rows) * LISTED + both * RANDOM, Kind.both, visible,
                          f"intersect ~{held:,} term matches with {rows:,} rows by {'+'.join(sorted(visible))}"))
     return ways
+
+
+def _held(est: Estimates) -> int:
+    """How many rows hold the terms: the two-letter bound when there is one, else the sample's share of the store."""
+    return est.pair_rows if est.pair_rows is not None else round(est.total * term_share(est))
+
+
+def _range_rows(query: Query, est: Estimates, visible: frozenset[Group]) -> int:
+    """The rows of the index range an intersection reads (the driver with these visible groups)."""
+    return min((rows for rows, groups, _covers in drivers(query, est) if groups == visible), default=est.total)
 
 
 def _count_cost(query: Query, est: Estimates, matches: int, *, cap: int, kept_count: bool) -> float:

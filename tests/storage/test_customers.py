@@ -122,6 +122,9 @@ def test_a_term_and_a_canceled_window_intersect_their_index_lists(session: Sessi
     both = term_matches(session, ("cloud",), cap=SCAN_CAP, within=within)
     assert both is not None
     assert sorted(both) == [106, 107, 108, 109, 110]  # ids start at 1
+    range_first = term_matches(session, ("cloud",), cap=SCAN_CAP, within=within, range_first=True)
+    assert range_first is not None
+    assert sorted(range_first) == sorted(both)  # the same rows whichever list leads
     page = list_customers(session=session, query=query, page=PageRequest(size=10))
     assert (page.total, page.total_capped) == (5, False)
     assert all(c.organization.startswith("Cloud") and c.status == "canceled" for c in page.items)

@@ -43,6 +43,17 @@ def test_a_term_thousands_hold_and_a_canceled_window_intersect_their_id_lists() 
     assert (kind, visible, count) == (Kind.both, frozenset({"canceled"}), Count.exact)
 
 
+def test_an_intersection_walks_its_index_range_first_only_when_the_range_is_the_shorter_list() -> None:
+    cloud = Estimates(total=MILLION, structured=72_764, canceled=72_764, status_rows=180_446, indexed_terms=True,
+                      sample_rows=8000, sample_hits=315)  # ~39k holders, ~73k in the window: the matches lead
+    assert not choose(parse_query("cloud canceled:30d", now=NOW), cloud, cap=CAP, kept_count=False).range_first
+    # dunder: ~22k holders, 8.8k trialing: the status index's ids are tested against the matches' list
+    trialing = Estimates(total=MILLION, structured=8_756, status_rows=8_756, indexed_terms=True, sample_rows=8000,
+                         sample_hits=178)
+    plan = choose(parse_query("dunder status:trialing", now=NOW), trialing, cap=CAP, kept_count=False)
+    assert (plan.kind, plan.range_first) == (Kind.both, True)
+
+
 def test_a_term_thousands_hold_and_a_created_window_intersect_their_id_lists() -> None:
     est = Estimates(total=MILLION, structured=108_997, created=108_997, indexed_terms=True, sample_rows=8000,
                     sample_hits=315)
