@@ -376,3 +376,13 @@ def test_an_import_on_postgresql_leaves_the_loaded_rows_vacuumed_for_index_only_
             "SELECT relpages, relallvisible FROM pg_class WHERE relname = 'customer'")).one()
     assert pages > 0
     assert visible == pages
+
+
+def test_a_bulk_load_on_sqlite_leaves_exact_statistics_for_the_customer_indexes(sqlite_engine: Engine) -> None:
+    rows = "".join(f"Org {i},o{i}@stats.example,{i % 4},{('active', 'canceled')[i % 2]},,\r\n" for i in range(3000))
+    assert load(sqlite_engine, ",".join(EXPORT_HEADER) + "\r\n" + rows)[0] == 3000
+    with sqlite_engine.connect() as conn:
+        stat = conn.exec_driver_sql(
+            "SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_customer_status_seats'").scalar_one()
+    # 3,000 rows, 1,500 per status, 750 per (status, seats): what SQLite weighs the (status, seats, created) walk by
+    assert stat.split()[:3] == ["3000", "1500", "750"]
