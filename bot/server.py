@@ -35,9 +35,9 @@ def settle_collector() -> None:
     """Keep Python's full garbage collections out of the answers' way, once start-up is done.
 
     A full collection walks every long-lived object (what start-up made, and SQLAlchemy's cache of compiled
-    statements, hundreds of objects per statement shape, growing as new kinds of question arrive) and pauses whichever
-    answer triggers it for tens of milliseconds. Start-up's objects are frozen out of every later collection, and
-    full collections run a tenth as often; young collections still reclaim short-lived cycles as before.
+    statements, which grows as new kinds of question arrive) and pauses whichever answer triggers it. Start-up's
+    objects are frozen out of every later collection, and full collections run a tenth as often; young collections
+    still reclaim short-lived cycles as before.
     """
     gc.freeze()
     young, middle, _full = gc.get_threshold()

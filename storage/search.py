@@ -130,8 +130,8 @@ def is_common(session: Session, term: str, *, cap: int = COUNT_CAP) -> bool:
 
 
 def holds_term(session: Session, term: str) -> ColumnElement[bool]:
-    """The plain per-row test of a term, where no index could serve it anyway (a sample's CASE): PostgreSQL skips
-    the `|| ''` a walk needs to hide its GIN indexes, a fifth of the test's cost there."""
+    """The plain per-row test of a term, where no index could serve it anyway (a sample's CASE): on PostgreSQL
+    without the `|| ''` a walk needs to hide its GIN indexes, which copies both strings on every row."""
     if session.get_bind().dialect.name == "sqlite":
         return contains(term)
     pattern = like_pattern(term)
