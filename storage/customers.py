@@ -24,7 +24,7 @@ from storage.conditions import window_conditions as window_conditions
 from storage.estimate import MIN_TRIGRAM_TERM, gather, term_matches
 from storage.models import Customer, Payment, SeatChange, Status
 from storage.paging import Page, PageRequest, build_page, keyset
-from storage.plan import SCAN_CAP, WALK_BUDGET, Count, Estimates, Kind, Plan, choose, count_groups
+from storage.plan import SCAN_CAP, WALK_BUDGET, Count, Estimates, Kind, Plan, capped_groups, choose, count_groups
 from storage.query import Query, reject_control
 from storage.search import COUNT_CAP, term_condition
 from storage.types import UTCDateTime
@@ -218,10 +218,23 @@ def _total(session: Session, query: Query, plan: Plan, est: Estimates, *, kept: 
         if plan.kind in (Kind.walk, Kind.top):  # the cheapest index range that holds every match
             conditions = planned_conditions(session, query, visible=count_groups(query, est))
         return int(session.exec(select(func.count()).select_from(Customer).where(*conditions)).one()), False
-    # Many match: a scan that stops at the cap + 1st match (soon, among so many) instead of counting them all.
-    table, scanned, run = _scanned(session, query)
-    capped = select(table.c.id).where(*scanned).limit(COUNT_CAP + 1).subquery()
-    total = int(run(lambda: [session.exec(select(func.count()).select_from(capped)).one()])[0])
+    return capped_count(session=session, query=query, est=est, matches=plan.matches)
+
+
+def capped_count(*, session: Session, query: Query, est: Estimates, matches: int) -> tuple[int, bool]:
+    """The matches counted up to the cap, and whether more match ("1,000+"), without counting them all.
+
+    Reads the terms' trigram-index candidates when they hold the cap's worth sooner (storage.plan.capped_groups),
+    else the table in storage order (soon, among so many matches).
+    """
+    if capped_groups(est, matches, cap=COUNT_CAP):
+        candidates = planned_conditions(session, query, visible=frozenset({"terms"}))
+        capped = select(col(Customer.id)).where(*candidates).limit(COUNT_CAP + 1).subquery()
+        total = int(session.exec(select(func.count()).select_from(capped)).one())
+    else:
+        table, scanned, run = _scanned(session, query)
+        capped = select(table.c.id).where(*scanned).limit(COUNT_CAP + 1).subquery()
+        total = int(run(lambda: [session.exec(select(func.count()).select_from(capped)).one()])[0])
     return min(total, COUNT_CAP), total > COUNT_CAP
 
 

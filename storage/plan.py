@@ -250,7 +250,27 @@ def _count_cost(query: Query, est: Estimates, matches: int, *, cap: int, kept_co
     cheap = [rows * (INDEX_ONLY if covers else RANDOM) for rows, _groups, covers in drivers(query, est)]
     if cheap and min(cheap) <= COUNT_BUDGET * est.total:
         return min(cheap)
-    return min(float(est.total), (cap + 1) * est.total / max(matches, 1))  # a scan stopping at the cap
+    return min(_capped_scan(est, matches, cap=cap), _capped_by_terms(est, matches, cap=cap))
+
+
+def capped_groups(est: Estimates, matches: int, *, cap: int) -> frozenset[Group]:
+    """Where a count that stops past the cap reads: the terms' trigram index, when its candidates hold the cap's
+    worth of matches sooner than a scan in storage order meets them (`cobalt status:canceled`); else a scan."""
+    cheaper = _capped_by_terms(est, matches, cap=cap) < _capped_scan(est, matches, cap=cap)
+    return frozenset({"terms"}) if cheaper else frozenset()
+
+
+def _capped_scan(est: Estimates, matches: int, *, cap: int) -> float:
+    """Rows a scan in storage order reads before it has met cap + 1 matches."""
+    return min(float(est.total), (cap + 1) * est.total / max(matches, 1))
+
+
+def _capped_by_terms(est: Estimates, matches: int, *, cap: int) -> float:
+    """Row reads of the terms' candidates, in index order, until cap + 1 of them match (inf without indexed terms)."""
+    if not est.indexed_terms:
+        return math.inf
+    held = est.total * term_share(est)
+    return min(held, (cap + 1) * held / max(matches, 1)) * RANDOM
 
 
 def _count(query: Query, est: Estimates, kind: Kind, visible: frozenset[Group], matches: int, *, cap: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from storage.conditions import ids_condition, planned_conditions
 from storage.customers import (
+    capped_count,
     count_by_status,
     count_customers,
     customer_detail,
@@ -21,7 +23,7 @@ from storage.customers import (
 from storage.estimate import gather, term_matches
 from storage.models import Customer
 from storage.paging import CursorError, PageRequest
-from storage.plan import SCAN_CAP, Kind
+from storage.plan import SCAN_CAP, Estimates, Kind
 from storage.query import QueryError, Window, parse_query
 from storage.search import COUNT_CAP
 from storage.signals import churned, new_signups, new_zero_seat_orgs, one_seat_orgs, seat_growth
@@ -362,3 +364,14 @@ def test_a_later_page_shows_the_count_the_first_page_found_without_counting_agai
                            known_total=(999, True))
     assert (later.total, later.total_capped) == (999, True)  # taken as given: no count ran
     assert len(later.items) == 2
+
+
+def test_a_capped_count_is_the_same_through_the_terms_index_or_a_scan(session: Session, mix: None) -> None:
+    for i in range(12):
+        add_customer(session, f"Cobalt Works {i}", email=f"c{i}@cobalt.example", seats=i,
+                     status="canceled" if i % 3 else "active", canceled_at=NOW - DAY if i % 3 else None)
+    query = parse_query("cobalt status:canceled", now=NOW)
+    rare = Estimates(total=1_000_000, structured=200_000, indexed_terms=True, sample_rows=8000, sample_hits=178)
+    common = replace(rare, sample_hits=2_400)  # the scan's way
+    assert capped_count(session=session, query=query, est=rare, matches=4_000) == (8, False)
+    assert capped_count(session=session, query=query, est=common, matches=60_000) == (8, False)

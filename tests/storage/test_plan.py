@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.plan import Count, Estimates, Kind, choose
+from storage.plan import Count, Estimates, Kind, capped_groups, choose
 from storage.query import parse_query
 from tests.conftest import NOW
 
@@ -166,3 +166,17 @@ def test_one_status_and_seat_count_in_a_created_window_reads_that_slice_of_the_s
                     seat_rows=27_130)
     kind, visible, _count = plan_of("seats:1 since:90d canceled:7d", est)
     assert (kind, visible) == (Kind.collect, frozenset({"status", "seats", "created"}))
+
+
+def test_a_capped_count_reads_the_terms_candidates_when_they_hold_the_caps_worth_sooner_than_a_scan() -> None:
+    # cobalt: ~22k holders, ~4k of them canceled: 1,001 matches among ~5.5k candidates, against ~250k rows scanned
+    cobalt = Estimates(total=MILLION, structured=200_000, status_rows=200_000, indexed_terms=True, sample_rows=8000,
+                       sample_hits=178)
+    assert capped_groups(cobalt, 3_990, cap=CAP) == frozenset({"terms"})
+    # a term most names hold: its candidates are the table again, read at random
+    common = Estimates(total=MILLION, structured=200_000, status_rows=200_000, indexed_terms=True, sample_rows=8000,
+                       sample_hits=2_400)
+    assert capped_groups(common, 60_000, cap=CAP) == frozenset()
+    # two letters: no trigram index to read
+    short = Estimates(total=MILLION, structured=200_000, status_rows=200_000, sample_rows=8000, sample_hits=178)
+    assert capped_groups(short, 3_990, cap=CAP) == frozenset()
