@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select, text
 
 from storage.bulk.demo_revenue import MOVEMENT_COLUMNS, demo_chunk
 from storage.bulk.demo_sql import insert_payments, payout_rows
-from storage.bulk.load import bulk_insert, bulk_mode, collector_paused, db_ts, settle
+from storage.bulk.load import bulk_insert, bulk_mode, collector_paused, db_ts, vacuum_loaded_tables
 from storage.db import session_scope
 from storage.models import Customer
 
@@ -86,7 +86,7 @@ def fill_demo_data(*, engine: Engine, customers: int, seed: int, now: datetime) 
         bulk_insert(conn, "payout", ("external_id", "amount", "currency", "status", "created_at", "arrival_date"),
                     [(*row[:4], db_ts(row[4], sqlite), db_ts(row[5], sqlite)) for row in payouts])
         counts["payouts"] = len(payouts)
-    settle(engine)
+    vacuum_loaded_tables(engine)
     return DemoSummary(customers=customers, **counts)
 
 

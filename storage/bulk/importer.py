@@ -13,7 +13,7 @@ from sqlmodel import col
 from storage.alerts import import_changes, record_import_alerts
 from storage.bulk.csv_read import ImportRejected, Problem
 from storage.bulk.customer_rows import CustomerRow, insert_rows, stated_cancel, validated, validated_batches
-from storage.bulk.load import bulk_insert, bulk_mode, collector_paused, db_ts, settle
+from storage.bulk.load import bulk_insert, bulk_mode, collector_paused, db_ts, vacuum_loaded_tables
 from storage.db import session_scope
 from storage.models import Customer, SeatChange
 from storage.movements import paying_mrr, record_first_mrr, write_mrr_changes
@@ -49,7 +49,7 @@ def import_customers(
     with collector_paused():
         result = _import_customers(engine=engine, source=source, name=name, actor=actor, now=now, progress=progress)
     if result.inserted:
-        settle(engine)
+        vacuum_loaded_tables(engine)
     return result
 
 

@@ -72,7 +72,7 @@ def _postgres_bulk_mode(conn: Connection, load: Callable[[], None]) -> None:
     conn.exec_driver_sql("ANALYZE")
 
 
-def settle(engine: Engine) -> None:
+def vacuum_loaded_tables(engine: Engine) -> None:
     """After a bulk load has committed, PostgreSQL: VACUUM (ANALYZE) the loaded tables (no-op on SQLite).
 
     Freshly loaded rows are not yet marked visible to every transaction: until a vacuum, an index-only read still
