@@ -41,12 +41,14 @@ def customer_conditions(session: Session, query: Query) -> list[ColumnElement[bo
 
 
 def planned_conditions(session: Session, query: Query, *, visible: frozenset[str] | None,
-                       ids: tuple[int, ...] | None = None, only_visible: bool = False) -> list[ColumnElement[bool]]:
+                       ids: tuple[int, ...] | None = None, only_visible: bool = False,
+                       indexed_terms: bool = True) -> list[ColumnElement[bool]]:
     """The WHERE clauses of a query, the index groups outside `visible` hidden from the planner (None: hide none).
 
     A hidden column is written `coalesce(c, c)`: the same value, but no index serves it, so the engine reads the plan's
     index (storage.plan) and tests the rest on the rows it reads. `ids`: the customers holding every indexed term
     (storage.estimate), which then stand in for those terms. `only_visible`: just the visible groups' clauses.
+    `indexed_terms=False`: leave out the terms of 3+ characters (a trigram-index read states them).
     """
     conditions: list[ColumnElement[bool]] = []
 
@@ -60,6 +62,7 @@ def planned_conditions(session: Session, query: Query, *, visible: frozenset[str
     terms = query.terms
     if ids is not None:
         add("ids", ids_condition(session, ids))
+    if ids is not None or not indexed_terms:
         terms = tuple(term for term in terms if len(term) < MIN_TRIGRAM_TERM)
     if query.statuses:
         add("status", shown("status", col(Customer.status)).in_(query.statuses))

@@ -250,14 +250,25 @@ def _count_cost(query: Query, est: Estimates, matches: int, *, cap: int, kept_co
     cheap = [rows * (INDEX_ONLY if covers else RANDOM) for rows, _groups, covers in drivers(query, est)]
     if cheap and min(cheap) <= COUNT_BUDGET * est.total:
         return min(cheap)
-    return min(_capped_scan(est, matches, cap=cap), _capped_by_terms(est, matches, cap=cap))
+    return min(cost for cost, _groups in _capped_ways(query, est, matches, cap=cap))
 
 
-def capped_groups(est: Estimates, matches: int, *, cap: int) -> frozenset[Group]:
-    """Where a count that stops past the cap reads: the terms' trigram index, when its candidates hold the cap's
-    worth of matches sooner than a scan in storage order meets them (`cobalt status:canceled`); else a scan."""
-    cheaper = _capped_by_terms(est, matches, cap=cap) < _capped_scan(est, matches, cap=cap)
-    return frozenset({"terms"}) if cheaper else frozenset()
+def capped_groups(query: Query, est: Estimates, matches: int, *, cap: int) -> frozenset[Group]:
+    """Where a count that stops past the cap reads: the index whose candidates hold the cap's worth of matches
+    soonest (the terms' trigram index for `cobalt status:canceled`, the canceled window's for `me canceled:7d`);
+    empty: the table in storage order."""
+    return min(_capped_ways(query, est, matches, cap=cap), key=lambda way: way[0])[1]
+
+
+def _capped_ways(query: Query, est: Estimates, matches: int, *, cap: int) -> list[tuple[float, frozenset[Group]]]:
+    """Each place a capped count can read, with its row reads until cap + 1 matches: a scan in storage order, the
+    terms' trigram candidates, or an index range (a collect plan's driver) in index order."""
+    ways = [(_capped_scan(est, matches, cap=cap), frozenset[Group]()),
+            (_capped_by_terms(est, matches, cap=cap), frozenset({"terms"}))]
+    for rows, groups, _covers in drivers(query, est):
+        if rows * RANDOM <= est.total:  # misjudged, it reads its whole range: at most the cost of one scan
+            ways.append((min(rows, (cap + 1) * rows / max(matches, 1)) * RANDOM, groups))
+    return ways
 
 
 def _capped_scan(est: Estimates, matches: int, *, cap: int) -> float:

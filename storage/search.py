@@ -129,16 +129,6 @@ def is_common(session: Session, term: str, *, cap: int = COUNT_CAP) -> bool:
     return found is None or found > cap
 
 
-def holds_term(session: Session, term: str) -> ColumnElement[bool]:
-    """The plain per-row test of a term, where no index could serve it anyway (a sample's CASE): on PostgreSQL
-    without the `|| ''` a walk needs to hide its GIN indexes, which copies both strings on every row."""
-    if session.get_bind().dialect.name == "sqlite":
-        return contains(term)
-    pattern = like_pattern(term)
-    return or_(func.lower(Customer.organization).like(pattern, escape="\\"),
-               col(Customer.email_key).like(pattern, escape="\\"))
-
-
 def term_condition(session: Session, term: str, *, scan: bool = False) -> ColumnElement[bool]:
     """Case-insensitive substring match on organization or email, served by a trigram index.
 

@@ -172,11 +172,21 @@ def test_a_capped_count_reads_the_terms_candidates_when_they_hold_the_caps_worth
     # cobalt: ~22k holders, ~4k of them canceled: 1,001 matches among ~5.5k candidates, against ~250k rows scanned
     cobalt = Estimates(total=MILLION, structured=200_000, status_rows=200_000, indexed_terms=True, sample_rows=8000,
                        sample_hits=178)
-    assert capped_groups(cobalt, 3_990, cap=CAP) == frozenset({"terms"})
+    assert capped_groups(parse_query("cobalt status:canceled", now=NOW), cobalt, 3_990, cap=CAP) == frozenset({"terms"})
     # a term most names hold: its candidates are the table again, read at random
     common = Estimates(total=MILLION, structured=200_000, status_rows=200_000, indexed_terms=True, sample_rows=8000,
                        sample_hits=2_400)
-    assert capped_groups(common, 60_000, cap=CAP) == frozenset()
+    assert capped_groups(parse_query("er status:canceled", now=NOW), common, 60_000, cap=CAP) == frozenset()
     # two letters: no trigram index to read
     short = Estimates(total=MILLION, structured=200_000, status_rows=200_000, sample_rows=8000, sample_hits=178)
-    assert capped_groups(short, 3_990, cap=CAP) == frozenset()
+    assert capped_groups(parse_query("co status:canceled", now=NOW), short, 3_990, cap=CAP) == frozenset()
+
+
+def test_a_capped_count_reads_a_window_index_range_when_it_holds_the_caps_worth_sooner_than_a_scan() -> None:
+    # `me canceled:7d`: ~22% of 30k cancellations hold `me`: 1,001 matches among ~4.6k of them, against ~150k scanned
+    est = Estimates(total=MILLION, structured=30_000, canceled=30_000, status_rows=180_000, sample_rows=8000,
+                    sample_hits=1_760)
+    assert capped_groups(parse_query("me canceled:7d", now=NOW), est, 6_600, cap=CAP) == frozenset({"canceled"})
+    # a range so large that a misjudged share would read it all at random, costlier than one scan: not read
+    wide = Estimates(total=MILLION, structured=255_000, created=255_000, sample_rows=8000, sample_hits=1_760)
+    assert capped_groups(parse_query("me since:90d", now=NOW), wide, 56_000, cap=CAP) == frozenset()
