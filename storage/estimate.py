@@ -218,14 +218,18 @@ def gather(session: Session, query: Query, *, cap: int) -> Estimates:
     # would only say so again (PostgreSQL reads tens of thousands of rows to list the cap's worth of a common term).
     sampled = Estimates(total=total, structured=0, sample_rows=sample_rows, sample_hits=sample_hits)
     many = total * term_share(sampled, low=True) > cap
+    few = False
     if term_ids is None and not many and any(len(term) >= MIN_TRIGRAM_TERM for term in query.terms):
-        # A term the sample says a few thousand hold at most (`hana.okafor`) is listed whole in one probe.
+        # A term the sample says a few thousand hold at most (`hana.okafor`) is not listed here: the page reads its
+        # matches through the trigram index, tests the rest on them (two-letter terms too), counts and sorts them in
+        # one pass (customers.term_page).
         few = total * term_share(sampled, high=True) <= SCAN_CAP
-        term_ids = term_matches(session, query.terms, cap=SCAN_CAP if few else cap)
+        if not few:
+            term_ids = term_matches(session, query.terms, cap=cap)
     pair_rows: int | None = None
     pair_grams: Pairs = ()
     pair_ids: tuple[int, ...] | None = None
-    if term_ids is None and not impossible:  # the probe did not list every match: two-letter terms may narrow them
+    if term_ids is None and not impossible and not few:  # two-letter terms may narrow many matches
         pair_rows, pair_grams, pair_ids = _pairs(session, query, Estimates(
             total=total, structured=round(structured), sample_rows=sample_rows, sample_hits=sample_hits), cap=cap)
     term_ids = term_ids if pair_ids is None else pair_ids

@@ -192,8 +192,8 @@ def choose(query: Query, est: Estimates, *, cap: int, kept_count: bool) -> Plan:
     if est.term_ids is not None:
         ways.append((len(est.term_ids) * RANDOM, Kind.ids, frozenset(), f"{len(est.term_ids):,} term matches"))
     elif est.indexed_terms and (held := round(est.total * term_share(est))) <= SCAN_CAP // 2:
-        # more than the probe's cap hold the terms, but few enough to collect from the trigram index
-        ways.append((2 * held * RANDOM, Kind.ids, frozenset(), f"~{held:,} term matches from the trigram index"))
+        # few enough to collect from the trigram index in one pass (half the cap: an estimate may fall short)
+        ways.append((held * RANDOM, Kind.ids, frozenset(), f"~{held:,} term matches from the trigram index"))
     elif est.indexed_terms:  # many hold the terms: read them by the trigram index (a count of them stops early)
         recount = 0.0 if est.structured >= est.total else min(held * RANDOM, (cap + 1) * est.total / max(matches, 1))
         ways.append((held * RANDOM + recount, Kind.collect, frozenset({"terms"}),

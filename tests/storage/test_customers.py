@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from storage.conditions import ids_condition, planned_conditions
+from storage.conditions import ids_condition
 from storage.customers import (
     capped_count,
     count_by_status,
@@ -19,11 +19,12 @@ from storage.customers import (
     list_customers,
     planned_page,
     seat_totals,
+    term_page,
 )
 from storage.estimate import gather, term_matches
 from storage.models import Customer
-from storage.paging import CursorError, PageRequest
-from storage.plan import SCAN_CAP, Estimates, Kind
+from storage.paging import CursorError, PageRequest, build_page, encode_cursor
+from storage.plan import Count, Estimates, Kind, Plan
 from storage.query import QueryError, Window, parse_query
 from storage.search import COUNT_CAP
 from storage.signals import churned, new_signups, new_zero_seat_orgs, one_seat_orgs, seat_growth
@@ -111,25 +112,63 @@ def test_a_rare_two_letter_term_is_found_at_either_end_in_the_middle_in_emails_a
     assert names(session, "qx ab sort:name") == ["Labs Aqx", "QXone Labs"]
 
 
-def test_a_term_and_a_canceled_window_intersect_their_index_lists(session: Session) -> None:
+def _cloud_and_storm(session: Session) -> None:
+    """300 customers: 110 hold "cloud", 10 canceled in the last 20 days, 5 of them holding "cloud"."""
     def customer(i: int, org: str, canceled: bool) -> Customer:
         return Customer(organization=f"{org} {i:04d}", email=f"c{i}@x.example", email_key=f"c{i}@x.example",
-                        seats=1, status="canceled" if canceled else "active", created_at=NOW - 90 * DAY,
+                        seats=i % 7, status="canceled" if canceled else "active", created_at=NOW - (90 + i) * DAY,
                         updated_at=NOW - 90 * DAY, canceled_at=NOW - (i % 20 + 1) * DAY if canceled else None)
-    # 110 hold "cloud", 10 canceled in the window, 5 of them holding it (the plan does this for thousands: storage.plan)
     session.add_all([customer(i, "Cloud Nine" if i < 110 else "Stormy Co", 105 <= i < 115) for i in range(300)])
     session.commit()
+
+
+@pytest.mark.parametrize("range_first", [False, True])
+def test_an_intersection_reads_the_page_and_its_count_in_one_pass_over_both_lists(session: Session,
+                                                                                   range_first: bool) -> None:
+    _cloud_and_storm(session)
     query = parse_query("cloud canceled:30d sort:-seats", now=NOW)
-    within = planned_conditions(session, query, visible=frozenset({"canceled"}), only_visible=True)
-    both = term_matches(session, ("cloud",), cap=SCAN_CAP, within=within)
-    assert both is not None
-    assert sorted(both) == [106, 107, 108, 109, 110]  # ids start at 1
-    range_first = term_matches(session, ("cloud",), cap=SCAN_CAP, within=within, range_first=True)
-    assert range_first is not None
-    assert sorted(range_first) == sorted(both)  # the same rows whichever list leads
-    page = list_customers(session=session, query=query, page=PageRequest(size=10))
-    assert (page.total, page.total_capped) == (5, False)
-    assert all(c.organization.startswith("Cloud") and c.status == "canceled" for c in page.items)
+    plan = Plan(kind=Kind.both, visible=frozenset({"canceled"}), count=Count.exact, matches=5, why="",
+                range_first=range_first)
+    est = Estimates(total=300, structured=10)
+    first = term_page(session=session, query=query, plan=plan, est=est, page=PageRequest(size=2))
+    assert first is not None
+    rows, total, backwards = first
+    assert (total, backwards) == (5, False)
+    expected = list_customers(session=session, query=query, page=PageRequest(size=10)).items  # any plan
+    assert [c.organization for c in expected] == ["Cloud Nine 0109", "Cloud Nine 0108", "Cloud Nine 0107",
+                                                  "Cloud Nine 0106", "Cloud Nine 0105"]  # seats 4, 3, 2, 1, 0
+    # the same pages as any other plan gives, forwards, backwards and past the end, each with the whole count
+    page = build_page(rows, total=total, page=PageRequest(size=2), backwards=False, key=lambda c: (c.seats, c.id))
+    seen = [c.organization for c in page.items]
+    while page.next_cursor:
+        later = term_page(session=session, query=query, plan=plan, est=est,
+                          page=PageRequest(size=2, after=page.next_cursor))
+        assert later is not None
+        assert later[1] == 5
+        page = build_page(later[0], total=5, page=PageRequest(size=2, after=page.next_cursor), backwards=False,
+                          key=lambda c: (c.seats, c.id))
+        seen += [c.organization for c in page.items]
+    assert seen == [c.organization for c in expected]
+    back = term_page(session=session, query=query, plan=plan, est=est,
+                     page=PageRequest(size=2, before=page.prev_cursor))
+    assert back is not None
+    assert back[2] is True  # read backwards from the last page: nearest first
+    assert [c.organization for c in back[0]][:2] == ["Cloud Nine 0106", "Cloud Nine 0107"]
+    past = term_page(session=session, query=query, plan=plan, est=est,
+                     page=PageRequest(size=2, after=encode_cursor(0, 106)))  # after the last
+    assert past is not None
+    assert (past[0], past[1]) == ([], 5)  # an empty page past the end still counts them
+
+
+def test_terms_over_the_cap_give_way_to_a_scan_instead_of_a_one_pass_page(session: Session) -> None:
+    _cloud_and_storm(session)
+    query = parse_query("cloud", now=NOW)
+    plan = Plan(kind=Kind.ids, visible=frozenset(), count=Count.exact, matches=110, why="")
+    est = Estimates(total=300, structured=300)
+    assert term_page(session=session, query=query, plan=plan, est=est, page=PageRequest(), cap=109) is None
+    whole = term_page(session=session, query=query, plan=plan, est=est, page=PageRequest(), cap=110)
+    assert whole is not None
+    assert whole[1] == 110
 
 
 def test_search_combines_with_filters_and_every_term_must_match(session: Session, mix: None) -> None:
@@ -334,8 +373,7 @@ def test_a_two_letter_word_beside_a_word_the_trigram_index_answers_is_tested_on_
     assert [c.organization for c in list_customers(session=session, query=query, page=PageRequest()).items] == [
         "Acme Corp"]
     est = gather(session, query, cap=COUNT_CAP)
-    assert est.term_ids is not None  # every "acme" listed by the probe ...
-    assert est.pair_rows is None  # ... so "co" is tested on those rows, without its own trigram look-up
+    assert est.pair_rows is None  # few hold "acme": "co" is tested on their rows, without its own trigram look-up
 
 
 def test_several_words_match_across_organization_and_email_but_no_word_spans_the_two(session: Session) -> None:
@@ -345,8 +383,8 @@ def test_several_words_match_across_organization_and_email_but_no_word_spans_the
     assert names(session, "harbor ventures") == ["Blue Harbor"]  # one word in each value
     assert names(session, "blue harbor") == ["Blue Harbor", "Harbor Freight"]
     assert names(session, "acmecorp acme") == []  # the organization's end and the email's start are not one word
-    est = gather(session, parse_query("harbor ventures", now=NOW), cap=COUNT_CAP)
-    assert est.term_ids == (1,)  # the probe lists them (PostgreSQL: one index over both values, migration 0017)
+    # the trigram index finds them (PostgreSQL: one index over both values, migration 0017)
+    assert term_matches(session, ("harbor", "ventures"), cap=COUNT_CAP) == (1,)
 
 
 def test_a_list_of_ids_is_one_array_parameter_on_postgresql(session: Session, mix: None) -> None:
