@@ -147,7 +147,7 @@ def test_an_internal_failure_is_an_apology_with_an_error_id_that_is_logged(
     with bot.engine.begin() as conn:
         conn.execute(text("DROP TABLE customer_fts"))  # a real failure deep in storage, not a mock
     with caplog.at_level(logging.ERROR):
-        bot.command("/customers", "search acme")
+        bot.command("/customers", "show acme")  # no exact match: a substring search through the trigram index
         reply = bot.slack.wait_for_response("r1")
     assert "error id:" in reply["text"]
     error_id = reply["text"].split("error id: ")[1][:8]

@@ -19,7 +19,6 @@ from storage.customers import (
     list_customers,
     planned_page,
     seat_totals,
-    term_page,
 )
 from storage.estimate import gather, term_matches
 from storage.models import Customer
@@ -28,6 +27,7 @@ from storage.plan import Count, Estimates, Kind, Plan
 from storage.query import QueryError, Window, parse_query
 from storage.search import COUNT_CAP
 from storage.signals import churned, new_signups, new_zero_seat_orgs, one_seat_orgs, seat_growth
+from storage.ways import term_page
 from storage.writes import CustomerFields, apply_customer
 from tests.conftest import NOW
 from tests.factories import add_customer, add_payment
