@@ -85,6 +85,8 @@ def planned_conditions(session: Session, query: Query, *, visible: frozenset[str
     if query.sort.key == "canceled":  # only canceled customers have a time: (status, canceled_at) serves it too
         group = next((g for g in ("canceled", "status") if visible is not None and g in visible), "sort")
         add(group, shown(group, col(Customer.canceled_at)).is_not(None))
+        if group == "status" and not query.canceled:  # the same rows, stated so a (status, ...) index can serve them
+            add("status", col(Customer.status) == Status.canceled.value)
     # Terms last: a row read in a scan meets the cheap comparisons first, and most never reach the LIKEs.
     hide_terms = visible is not None and "terms" not in visible
     add("terms", *(term_condition(session, term, scan=hide_terms) for term in terms))

@@ -140,10 +140,12 @@ def drivers(query: Query, est: Estimates) -> list[tuple[int, frozenset[Group], b
     """The index ranges a collect plan can read: (rows in the range, groups visible, whether it covers every filter)."""
     out: list[tuple[int, frozenset[Group], bool]] = []
     seats = query.seats_min is not None or query.seats_max is not None
+    # One status: asked for, or left by a canceled window or the canceled sort (only canceled customers have a time)
+    one_status = len(query.statuses) == 1 or bool(query.canceled) or query.sort.key == "canceled"
     if query.created and est.created is not None:
         rows = est.created
         groups = {"created"}
-        if len(query.statuses) == 1 and est.status_rows is not None and est.total:
+        if one_status and est.status_rows is not None and est.total:
             rows = round(rows * est.status_rows / est.total)
             groups.add("status")
         covers = not query.terms and not query.canceled and query.sort.key != "canceled" and (
@@ -162,7 +164,6 @@ def drivers(query: Query, est: Estimates) -> list[tuple[int, frozenset[Group], b
         if kept is not None:
             covers = not query.terms and not query.canceled and query.sort.key != "canceled"
             out.append((kept, frozenset({"status", "seats"}), covers))
-            one_status = len(query.statuses) == 1 or (not query.statuses and bool(query.canceled))
             if one_status and query.seats_min is not None and query.seats_min == query.seats_max \
                     and query.created and est.created is not None:
                 # (status, seats, created_at): one status and seat count's signups in the window

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from storage.conditions import ids_condition
+from storage.conditions import ids_condition, planned_conditions
 from storage.customers import (
     capped_count,
     count_by_status,
     count_customers,
+    customer_conditions,
     customer_detail,
     find_customers,
     list_customers,
@@ -169,6 +170,19 @@ def test_terms_over_the_cap_give_way_to_a_scan_instead_of_a_one_pass_page(sessio
     whole = term_page(session=session, query=query, plan=plan, est=est, page=PageRequest(), cap=110)
     assert whole is not None
     assert whole[1] == 110
+
+
+def test_a_canceled_sort_read_by_status_states_the_canceled_status_and_keeps_the_same_rows(session: Session) -> None:
+    for i, status in enumerate(["canceled", "active", "canceled", "paused", "canceled"]):
+        add_customer(session, f"Org {i}", status=status, created_at=NOW - (i + 1) * DAY,
+                     canceled_at=NOW - DAY if status == "canceled" else None)
+    add_customer(session, "Old Gone", status="canceled", created_at=NOW - 90 * DAY, canceled_at=NOW - DAY)
+    query = parse_query("since:30d sort:canceled", now=NOW)
+    by_status = planned_conditions(session, query, visible=frozenset({"status", "created"}))
+    assert "customer.status = :status_1" in [str(c) for c in by_status]  # visible to a (status, created_at) index
+    every = customer_conditions(session, query)
+    ids = [sorted(c.id or 0 for c in session.exec(select(Customer).where(*conditions))) for conditions in (by_status, every)]
+    assert ids[0] == ids[1] == [1, 3, 5]
 
 
 def test_search_combines_with_filters_and_every_term_must_match(session: Session, mix: None) -> None:

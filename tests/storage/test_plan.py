@@ -190,3 +190,10 @@ def test_a_capped_count_reads_a_window_index_range_when_it_holds_the_caps_worth_
     # a range so large that a misjudged share would read it all at random, costlier than one scan: not read
     wide = Estimates(total=MILLION, structured=255_000, created=255_000, sample_rows=8000, sample_hits=1_760)
     assert capped_groups(parse_query("me since:90d", now=NOW), wide, 56_000, cap=CAP) == frozenset()
+
+
+def test_a_canceled_sort_in_a_created_window_collects_the_windows_canceled_signups() -> None:
+    # only canceled customers have a cancellation time: (status, created_at) holds the window's canceled signups
+    est = Estimates(total=MILLION, structured=1_030, created=25_000, status_rows=180_000, seat_rows=20_000)
+    kind, visible, count = plan_of("seats:2..4 since:7d sort:canceled", est)
+    assert (kind, visible, count) == (Kind.collect, frozenset({"created", "status"}), Count.exact)
