@@ -181,7 +181,8 @@ def test_a_canceled_sort_read_by_status_states_the_canceled_status_and_keeps_the
     by_status = planned_conditions(session, query, visible=frozenset({"status", "created"}))
     assert "customer.status = :status_1" in [str(c) for c in by_status]  # visible to a (status, created_at) index
     every = customer_conditions(session, query)
-    ids = [sorted(c.id or 0 for c in session.exec(select(Customer).where(*conditions))) for conditions in (by_status, every)]
+    ids = [sorted(c.id or 0 for c in session.exec(select(Customer).where(*conditions)))
+           for conditions in (by_status, every)]
     assert ids[0] == ids[1] == [1, 3, 5]
 
 
