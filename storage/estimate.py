@@ -163,13 +163,13 @@ def _sample_texts(session: Session, low: int, high: int) -> tuple[str, ...]:
     """Each sampled row's lower-cased organization and email key (0x1f between), read once per engine and id span.
 
     Kept because every search otherwise had the database re-read and re-test the same 8,000 rows (5 ms of each
-    search on PostgreSQL). A new signup moves the span and so renews the sample; renames within it wait till then
-    (the sample only estimates).
+    search on PostgreSQL). The sample is renewed once the id span has moved by a hundredth (10,000 signups at 1M),
+    not at every signup; renames wait till then (the sample only estimates).
     """
     engine = session.get_bind()
     engine = getattr(engine, "engine", engine)
     kept = _SAMPLES.get(engine)
-    if kept is not None and kept[0] == (low, high):
+    if kept is not None and abs(kept[0][0] - low) + abs(kept[0][1] - high) <= (high - low + 1) // 100:
         return kept[1]
     span = high - low + 1
     width = SAMPLE_RANGE_ROWS

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
 from storage.conditions import ids_condition, planned_conditions
@@ -21,7 +22,7 @@ from storage.customers import (
     planned_page,
     seat_totals,
 )
-from storage.estimate import gather, term_matches
+from storage.estimate import gather, sample_share, term_matches
 from storage.models import Customer
 from storage.paging import CursorError, PageRequest, build_page, encode_cursor
 from storage.plan import Count, Estimates, Kind, Plan
@@ -428,3 +429,28 @@ def test_a_capped_count_is_the_same_through_the_terms_index_or_a_scan(session: S
     common = replace(rare, sample_hits=2_400)  # the scan's way
     assert capped_count(session=session, query=query, est=rare, matches=4_000) == (8, False)
     assert capped_count(session=session, query=query, est=common, matches=60_000) == (8, False)
+
+
+def test_the_row_sample_is_read_once_until_the_id_span_moves_by_a_hundredth(session: Session) -> None:
+    for i in range(300):
+        add_customer(session, f"Cobalt {i}" if i % 3 == 0 else f"Ember {i}", created_at=NOW - DAY)
+    engine = session.get_bind()
+    reads: list[str] = []
+
+    def read(*args: Any) -> None:
+        if "FROM customer" in args[2]:
+            reads.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", read)
+    try:
+        assert sample_share(session, ("cobalt",), 1, 300) == (300, 100)
+        assert sample_share(session, ("ember",), 1, 300) == (300, 200)
+        assert sample_share(session, ("ember",), 1, 303) == (300, 200)  # three more signups: the same rows
+        assert len(reads) == 1
+        for i in range(300, 310):
+            add_customer(session, f"Ember {i}", created_at=NOW - DAY)
+        reads.clear()
+        assert sample_share(session, ("ember",), 1, 310) == (310, 210)  # ten more: read again
+        assert len(reads) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", read)
