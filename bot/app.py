@@ -6,6 +6,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -17,9 +18,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.deps import Deps
 from handlers.common import log_failure, screen_requests, tell_failure
 from handlers.exports import Exports
+from handlers.responses import kept_alive_responses
 
 log = logging.getLogger("customers_bot")
 LISTENER_THREADS = 12
+RESPONSE_TIMEOUT_S = 30.0  # an answer's post to the response_url (Bolt's own waits as long)
 
 
 def make_client(deps: Deps) -> WebClient:
@@ -52,6 +55,7 @@ def create_app(deps: Deps, *, process_before_response: bool = False) -> App:
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
     )
     app.use(screen_requests(deps))
+    app.use(kept_alive_responses(httpx.Client(timeout=RESPONSE_TIMEOUT_S)))
     exports = Exports(deps, inline=process_before_response)
     digests.register(app, deps, exports)  # before customers: it claims `/customers digest ...`
     alerts.register(app, deps)  # before customers: it claims `/customers alert ...`
