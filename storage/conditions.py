@@ -186,9 +186,17 @@ def kept_count(*, session: Session, query: Query) -> ScalarSelect[int] | None:
 def _window_rows(session: Session, part: Query, window: str) -> ScalarSelect[int]:
     """Count a window's partial hour or day row by row, through the window's own index (a day's rows at most).
 
-    Left to choose, an engine may read a (status, seats) range of hundreds of thousands of rows instead.
+    Left to choose, an engine may read a (status, seats) range of hundreds of thousands of rows instead. A signup
+    window's statuses and one seat count lead the (status, created_at), (seats, created_at) and (status, seats,
+    created_at) indexes, so they are shown too: else each of a partial day's ~6,000 signups was read to test them.
     """
-    return select(func.count()).where(*planned_conditions(session, part, visible=frozenset({window}))
+    groups = {window}
+    if window == "created":
+        if part.statuses:
+            groups.add("status")
+        if part.seats_min is not None and part.seats_min == part.seats_max:
+            groups.add("seats")
+    return select(func.count()).where(*planned_conditions(session, part, visible=frozenset(groups))
                                       ).scalar_subquery()
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from storage.bulk.load import recount
+from storage.conditions import kept_count
 from storage.customers import count_customers, list_customers, planned_page
 from storage.models import Customer
 from storage.paging import PageRequest
@@ -23,7 +24,8 @@ WINDOWS = ("new 7d", "new 24h", "new 1h", "churned 30d", "churned 7d", "churned 
            # status and seat filters: whole UTC days from the per-(day, status, seats) totals, the partial days counted
            "new 7d seats:1", "new 3d status:active seats:0..1", "churned 30d seats:2", "churned 7d seats:>0",
            "churned 2h seats:1", "list since:2026-11-20 status:active,canceled seats:<2",
-           "list until:2026-11-20 seats:0", "churned 30d status:canceled,active", "churned 7d status:active")
+           "list until:2026-11-20 seats:0", "churned 30d status:canceled,active", "churned 7d status:active",
+           "new 7d status:active,trialing seats:1")
 
 
 def _query(command_text: str) -> Query:
@@ -114,3 +116,13 @@ def test_a_window_with_status_and_seat_filters_is_counted_from_the_kept_totals(s
         page, plan = planned_page(session=session, query=_query(text_), page=PageRequest())
         assert plan.count is Count.kept, text_
         assert (page.total, page.total_capped) == (1, False)
+
+
+def test_a_signup_windows_partial_day_is_counted_through_its_status_and_seat_index(session: Session) -> None:
+    # (status, seats, created_at) holds the partial day's matches: reading each of its signups tested them one by one
+    count = kept_count(session=session, query=_query("new 7d status:active,trialing seats:1"))
+    assert count is not None
+    sql = str(count.compile(dialect=session.get_bind().dialect))
+    assert "customer.seats = " in sql
+    assert "customer.status IN " in sql
+    assert "coalesce(customer.seats" not in sql
