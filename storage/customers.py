@@ -54,7 +54,7 @@ def planned_page(*, session: Session, query: Query, page: PageRequest,
         found = (COUNT_CAP, True)  # the probe met more than the cap holding every term: "1,000+" without a count
     conditions = planned_conditions(session, query, visible=plan.visible,
                                     ids=est.term_ids if plan.kind is Kind.ids else None)
-    if plan.kind in (Kind.ids, Kind.both) and est.term_ids is None:  # beyond the probe's cap, under SCAN_CAP
+    if plan.kind in (Kind.ids, Kind.both) and est.term_ids is None:  # matches not listed: read once, up to SCAN_CAP
         one_pass = term_page(session=session, query=query, plan=plan, est=est, page=page)
         if one_pass is not None:
             rows, total, backwards = one_pass

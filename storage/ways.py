@@ -31,8 +31,9 @@ def sort_key(query: Query) -> Callable[[Customer], tuple[Any, int]]:
 
 def term_page(*, session: Session, query: Query, plan: Plan, est: Estimates, page: PageRequest,
               cap: int = SCAN_CAP) -> tuple[list[Customer], int, bool] | None:
-    """An ids or intersection plan past the probe's cap, in one pass: the terms' matches (at most cap + 1) read
-    through the trigram index, every filter tested on them, counted, and the page sorted from them.
+    """An ids or intersection plan whose matches the probe did not list (few by the sample, or past its cap), in one
+    pass: the terms' matches (at most cap + 1) read through the trigram index, every filter tested on them, counted,
+    and the page sorted from them.
 
     (rows, count, whether the page runs backwards), or None when more than `cap` match: one scan answers then.
     Listing the matches' ids first and reading the page by those ids after read each match twice.
