@@ -1,8 +1,8 @@
-"""The estimates a plan is chosen from (storage.plan): trigger-kept counts, one trigram probe, one small sample.
+"""The estimates a plan is chosen from (storage.plan): trigger-kept counts, one small sample, one trigram probe.
 
-Three cheap statements at most: the counts (one statement), the share of a sample of rows (a few id ranges spread
-over the table) holding every term, and, unless that sample shows far more than the cap hold them, the indexed terms'
-matches up to the cap (one statement for all of them).
+Three cheap statements at most: the counts (one statement); the share of a sample of rows (a few id ranges spread
+over the table, read once per engine and tested in Python) holding every term; and, only when that sample leaves it
+open whether more than the cap hold them, the indexed terms' matches up to the cap (one statement for all of them).
 """
 
 from __future__ import annotations
