@@ -85,8 +85,8 @@ def planned_conditions(session: Session, query: Query, *, visible: frozenset[str
     if query.sort.key == "canceled":  # only canceled customers have a time
         group = "canceled" if visible is not None and "canceled" in visible else "sort"
         # A plan reading a (status, ...) index gets the status stated (a canceled window already states it), and
-        # the time test stays hidden: else PostgreSQL took (status, canceled_at) for both and intersected 180k
-        # canceled rows with the range.
+        # the time test stays hidden: else PostgreSQL took (status, canceled_at) for both and intersected every
+        # canceled row with the range.
         if visible is not None and "status" in visible and group == "sort" and not query.canceled:
             add("status", col(Customer.status) == Status.canceled.value)
         add(group, shown(group, col(Customer.canceled_at)).is_not(None))
@@ -188,7 +188,7 @@ def _window_rows(session: Session, part: Query, window: str) -> ScalarSelect[int
 
     Left to choose, an engine may read a (status, seats) range of hundreds of thousands of rows instead. A signup
     window's statuses and one seat count lead the (status, created_at), (seats, created_at) and (status, seats,
-    created_at) indexes, so they are shown too: else each of a partial day's ~6,000 signups was read to test them.
+    created_at) indexes, so they are shown too: else each of a partial day's signups was read to test them.
     """
     groups = {window}
     if window == "created":

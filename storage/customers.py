@@ -52,8 +52,6 @@ def planned_page(*, session: Session, query: Query, page: PageRequest,
     found: tuple[int, bool] | None = known_total  # (count, capped) when it is already known
     if found is None and plan.count is Count.capped and est.term_ids is None and _terms_only(query):
         found = (COUNT_CAP, True)  # the probe met more than the cap holding every term: "1,000+" without a count
-    conditions = planned_conditions(session, query, visible=plan.visible,
-                                    ids=est.term_ids if plan.kind is Kind.ids else None)
     if plan.kind in (Kind.ids, Kind.both) and est.term_ids is None:  # matches not listed: read once, up to SCAN_CAP
         one_pass = term_page(session=session, query=query, plan=plan, est=est, page=page)
         if one_pass is not None:
@@ -62,6 +60,8 @@ def planned_page(*, session: Session, query: Query, page: PageRequest,
             return build_page(rows, total=found[0], page=page, backwards=backwards, key=sort_key(query),
                               capped=found[1]), plan
         plan = replace(plan, kind=Kind.scan, visible=frozenset(), why=f"{plan.why}; over {SCAN_CAP:,}: scan")
+    conditions = planned_conditions(session, query, visible=plan.visible,
+                                    ids=est.term_ids if plan.kind is Kind.ids else None)
     if plan.kind is Kind.scan:
         table, scanned, run = scan_reads(session, query)
         matched = run(lambda: list(session.connection().execute(select(table.c.id).where(*scanned)

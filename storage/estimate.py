@@ -96,15 +96,12 @@ def _hour(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%d %H")
 
 
-def term_matches(session: Session, terms: tuple[str, ...], *, cap: int, pairs: Pairs = (),
-                 within: list[ColumnElement[bool]] | None = None, range_first: bool = False) -> tuple[int, ...] | None:
+def term_matches(session: Session, terms: tuple[str, ...], *, cap: int, pairs: Pairs = ()) -> tuple[int, ...] | None:
     """The ids of every customer holding all the indexed terms (3+ characters), or None when more than `cap` do.
 
-    One statement for all the terms (term_select); `within`: an index range's conditions tested beside the index's
-    matches (the engine picks which side drives).
+    One statement for all the terms (term_select).
     """
-    stmt = term_select(session, terms, pairs=pairs, within=within, range_first=range_first)
-    return _capped(session, stmt.with_only_columns(col(Customer.id)), cap)
+    return _capped(session, term_select(session, terms, pairs=pairs).with_only_columns(col(Customer.id)), cap)
 
 
 def term_select(session: Session, terms: tuple[str, ...], *, pairs: Pairs = (),
@@ -153,7 +150,7 @@ def sample_share(session: Session, terms: tuple[str, ...], low: int, high: int) 
     """(rows sampled, rows holding every term) over a few id ranges spread between low and high."""
     texts = _sample_texts(session, low, high)
     holding: Sequence[str] = texts
-    for term in terms:  # one comprehension per term: a tenth of the time of testing every term on each row
+    for term in terms:  # one comprehension per term: far quicker than testing every term on each row
         folded = term.lower()
         holding = [row for row in holding if folded in row]
     return len(texts), len(holding)
@@ -162,9 +159,9 @@ def sample_share(session: Session, terms: tuple[str, ...], low: int, high: int) 
 def _sample_texts(session: Session, low: int, high: int) -> tuple[str, ...]:
     """Each sampled row's lower-cased organization and email key (0x1f between), read once per engine and id span.
 
-    Kept because every search otherwise had the database re-read and re-test the same 8,000 rows (5 ms of each
-    search on PostgreSQL). The sample is renewed once the id span has moved by a hundredth (10,000 signups at 1M),
-    not at every signup; renames wait till then (the sample only estimates).
+    Kept because every search otherwise had the database re-read and re-test the same rows (bench/README, session 9).
+    The sample is renewed once the id span has moved by a hundredth, not at every signup; renames wait till then
+    (the sample only estimates).
     """
     engine = session.get_bind()
     engine = getattr(engine, "engine", engine)

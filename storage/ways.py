@@ -113,8 +113,8 @@ def _without(session: Session, settings: tuple[str, ...], read: Callable[[], lis
 def _intersected(session: Session, read: Callable[[], list[T]]) -> list[T]:
     """Run an intersection's read with PostgreSQL costing a random page read at 1.1 (its pages are cached), then back.
 
-    At 4 it may skip the range's index and test the range on every row the terms' index lists: `evergreen
-    status:canceled,paused` then read 22k rows instead of the 4.6k in both lists (213 ms against 69, pages uncached).
+    At 4 it may skip the range's index and test the range on every row the terms' index lists, reading several times
+    the rows in both lists (`evergreen status:canceled,paused`, bench/README session 9).
     """
     if session.get_bind().dialect.name != "postgresql":
         return read()

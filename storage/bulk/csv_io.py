@@ -77,7 +77,7 @@ def export_customers(*, engine: Engine, query: Query, out: TextIO, batch: int = 
         conn = session.connection()
         if sqlite:  # sqlite3 cursors fetch lazily: read the driver's cursor directly, no Row objects
             # Every page is read once: through the memory map (storage.db) each would stay in the process's resident
-            # memory, 311 MB at 1M customers; read into the page cache, memory stays flat.
+            # memory, growing with the store; read into the page cache, memory stays flat (bench/README).
             conn.exec_driver_sql("PRAGMA mmap_size=0")
             cursor = conn.execute(stmt).cursor
             chunks: Iterable[Sequence[Any]] = iter(lambda: cursor.fetchmany(batch), [])

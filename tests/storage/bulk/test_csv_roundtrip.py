@@ -241,7 +241,7 @@ def test_export_memory_stays_flat_as_rows_grow(engine: Engine) -> None:
 
 
 def test_a_sqlite_export_reads_around_the_memory_map_and_gives_it_back(sqlite_engine: Engine) -> None:
-    # Through the map every page the export reads would stay resident (311 MB at 1M customers); the pooled
+    # Through the map every page the export reads would stay resident; the pooled
     # connection gets the map back for the questions after it.
     engine = sqlite_engine
     fill_demo_data(engine=engine, customers=50, seed=3, now=NOW)
